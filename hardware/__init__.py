@@ -1,0 +1,1 @@
+"""Devices: GPIO (gpiozero), printer (pycups) and receipt rendering. No domain logic here."""

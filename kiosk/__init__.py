@@ -1,0 +1,3 @@
+"""TDP Kiosk: the domain (directory, procedures, requests, notices, relay rules), store, config, CLI."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""`tdp` subcommands: every module here has `register(cli)` and is found automatically."""

@@ -1,0 +1,27 @@
+"""`tdp config show|check|example`: inspect the config the appliance would run with."""
+from __future__ import annotations
+
+import json
+
+from .. import config as config_module
+
+
+def register(cli) -> None:
+    group = cli.group("config", help="show or check the configuration")
+    group.command("show", _show, help="print the effective configuration", json=True)
+    group.command("check", _check, help="validate the config file and say which file was read", json=True)
+    group.command("example", _example, help="print a fully commented example tdp.toml")
+
+
+def _show(ctx):
+    data = config_module.as_dict(ctx.config)
+    ctx.emit({"source": ctx.config.source, "config": data},
+             lambda: f"# {ctx.config.source}\n" + json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _check(ctx):
+    ctx.emit({"ok": True, "source": ctx.config.source}, f"config OK: {ctx.config.source}")
+
+
+def _example(ctx):
+    print(config_module.example_toml(), file=ctx.stdout, end="")

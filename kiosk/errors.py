@@ -1,0 +1,21 @@
+"""The kiosk package's one exception root. The CLI turns every TdpError into a one-line message."""
+
+
+class TdpError(Exception):
+    """Root of every error the kiosk package raises on purpose; its message is for the user."""
+
+
+class ConfigError(TdpError, ValueError):
+    """The config file is missing, unreadable, or has a wrong key or type."""
+
+
+class StoreError(TdpError):
+    """The SQLite store cannot be opened, migrated or written."""
+
+
+class NotFound(TdpError, LookupError):
+    """A named record (resident, group, request, procedure…) does not exist."""
+
+
+class InvalidInput(TdpError, ValueError):
+    """User input failed validation; the message says what to fix."""

@@ -1,0 +1,149 @@
+"""SQLite plumbing for the one shared store: connection settings, transactions, named migrations.
+
+It lives in `sms` because the outbox must work without the kiosk package; `kiosk.store` builds on it.
+Several processes (kiosk UI, gateway daemon, CLI) share one file, so: WAL journal, a generous
+busy timeout, and explicit `BEGIN IMMEDIATE` transactions so writers queue instead of failing.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import sqlite_utils
+
+from .errors import SmsError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StorageError(SmsError):
+    """The SQLite file cannot be opened, migrated or written."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change, applied once, in one transaction together with its record.
+
+    `apply` is SQL (a script of statements) or a callable taking the sqlite3 connection. Inside
+    the transaction use plain SQL: sqlite-utils' table writers commit on their own.
+    """
+    name: str
+    apply: str | Callable[[sqlite3.Connection], None]
+
+
+class Database:
+    """A connection to the shared SQLite file with WAL, foreign keys and IMMEDIATE transactions.
+
+    One instance may be shared by threads: transactions are serialised by a re-entrant lock, and
+    a transaction opened inside another joins it.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.path = str(Path(self.path).expanduser())
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from None
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def execute(self, sql: str, params: Iterable | dict = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
+        """Rows as dicts."""
+        with self._lock:
+            cursor = self.conn.execute(sql, params)
+            keys = [d[0] for d in cursor.description]
+            return [dict(zip(keys, row)) for row in cursor.fetchall()]
+
+    def query_one(self, sql: str, params: Iterable | dict = ()) -> dict | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Iterable | dict = ()):
+        with self._lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def migrate(self, migrations: Iterable[Migration]) -> list[str]:
+        """Apply the migrations not yet recorded; return the names applied now.
+
+        Each runs inside its own IMMEDIATE transaction that also writes its record, and the
+        record is re-checked inside it, so two processes starting together apply it once.
+        """
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        applied = []
+        for migration in migrations:
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (migration.name,)).fetchone():
+                    continue
+                try:
+                    if callable(migration.apply):
+                        migration.apply(conn)
+                    else:
+                        for statement in _statements(migration.apply):
+                            conn.execute(statement)
+                except sqlite3.Error as exc:
+                    raise StorageError(f"migration {migration.name} failed: {exc}") from exc
+                conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))",
+                             (migration.name,))
+                applied.append(migration.name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r["name"] for r in self.query("SELECT name FROM _migrations ORDER BY rowid")]
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (executescript would COMMIT our transaction)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
