@@ -15,7 +15,6 @@ from .errors import StoreError
 
 SCHEMA = [
     "kiosk.directory",
-    "sms.outbox",
 ]
 
 
