@@ -91,6 +91,14 @@ class Volunteers:
     pin_max_failures: int = setting(5, "Wrong PINs in a row before a volunteer is locked out.")
     lockout_minutes: int = setting(15, "Lockout length in minutes after too many wrong PINs.")
     reminder_hour: int = setting(19, "Hour (local, 0-23) of the evening-before shift reminder SMS.")
+    sessions: list[str] = setting(
+        ["centre:weekdays:morning", "centre:weekdays:afternoon", "kiosk:weekdays:evening",
+         "kiosk:weekend:morning", "home:weekend:afternoon"],
+        'Rota template, "place:days:session[:minimum]"; places kiosk|centre|home, days like '
+        'weekdays|weekend|daily|t2-t6|sat, sessions morning|afternoon|evening.')
+    session_hours: list[str] = setting(
+        ["morning=07:30-11:30", "afternoon=13:30-17:00", "evening=18:00-20:30"],
+        'Local hours of each session, "session=HH:MM-HH:MM".')
 
 
 @dataclass
@@ -126,6 +134,9 @@ class Gpio:
     modem_power_key: int = setting(4, "BCM pin wired to the HAT's PWRKEY.")
     power_key_on_ms: int = setting(500, "PWRKEY pulse to power the modem on, in milliseconds.")
     power_key_off_ms: int = setting(2500, "PWRKEY pulse to power the modem off, in milliseconds.")
+    power_key_models: list[str] = setting([], 'Per-model PWRKEY pulses "MODEL=ON_MS/OFF_MS", e.g. "SIM800=1200/1500"; unknown models use the two above.')
+    power_key_active_high: bool = setting(True, "PWRKEY GPIO is active-high (through the HAT's transistor); false for a direct connection.")
+    debounce_ms: int = setting(300, "Help-button presses closer together than this many milliseconds count once.")
 
 
 @dataclass

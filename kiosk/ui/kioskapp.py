@@ -1,0 +1,201 @@
+"""The Kivy application: navigation, lazy screens, idle reset, scaling and language.
+
+Imported only after `app.configure_kivy` has run.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+from ..config import Config
+from . import i18n
+from .app import SCREENS
+from .services import Services
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+REFERENCE_SIZE = (1280, 800)  # sizes in .kv files are pixels at this resolution
+LARGE_TEXT_FACTOR = 1.5
+MM_PER_INCH = 25.4
+
+
+class KioskScreen(Screen):
+    """Base of every screen: a title and one instruction (read aloud), and a reset of personal data."""
+    title_key = StringProperty("")
+    instruction_key = StringProperty("")
+
+    def enter(self, **params) -> None:
+        """Called before the screen is shown, with the parameters of `app.go`."""
+
+    def reset(self) -> None:
+        """Clear everything a resident entered; called by the idle reset and by Home."""
+
+
+class KioskApp(App):
+    language = StringProperty("vi")
+    large_text = BooleanProperty(False)
+    scale = NumericProperty(1.0)
+    status_duty = StringProperty("")
+    status_modem = StringProperty("")
+    status_printer = StringProperty("")
+    status_hub = StringProperty("")
+    countdown = NumericProperty(0)
+
+    def __init__(self, config: Config, start_screen: str = "home", screenshot=None, **kwargs):
+        super().__init__(**kwargs)
+        self.tdp_config = config
+        self.language = config.ui.language if config.ui.language in i18n.LANGUAGES else "vi"
+        self.start_screen = start_screen
+        self.screenshot_path = screenshot
+        self.services = Services(config)
+        self.history: list[str] = []
+        self.exit_code = 0
+        self._last_touch = Clock.get_boottime()
+        self._countdown_view = None
+        self.title = i18n.text("app_title", self.language)
+
+    # -- texts and sizes used from .kv -------------------------------------------------------
+    def t(self, key: str, *_bindings, **values) -> str:
+        """Text for `key`; pass app.language as an extra argument in kv so it refreshes."""
+        return i18n.text(key, self.language, **values)
+
+    def fs(self, px: float, *_bindings) -> float:
+        """Font size: `px` at 1280×800, scaled to this screen and by the large-text mode."""
+        return px * self.scale * (LARGE_TEXT_FACTOR if self.large_text else 1.0)
+
+    def px(self, px: float, *_bindings) -> float:
+        """A length given at 1280×800, scaled to this screen (and by large-text mode)."""
+        return px * self.scale * (LARGE_TEXT_FACTOR if self.large_text else 1.0)
+
+    def target(self, *_bindings) -> float:
+        """Smallest touch target: 9 mm at the configured DPI, never below 64 px at 1280×800."""
+        return max(9 / MM_PER_INCH * self.tdp_config.ui.dpi, 64 * self.scale)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def build(self):
+        Builder.load_file(str(HERE / "widgets.kv"))
+        self._rescale()
+        Window.bind(size=lambda *_: self._rescale())
+        Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
+        self.manager = ScreenManager(transition=NoTransition())
+        self.go(self.start_screen)
+        Clock.schedule_interval(self._check_idle, 1.0)
+        if self.screenshot_path:
+            # Two frames: one to lay out, one to draw with the final sizes.
+            Clock.schedule_once(lambda dt: Clock.schedule_once(self._take_screenshot, 0.3), 0.3)
+        else:
+            self.services.watch_status(self._show_status)
+        return self.manager
+
+    def on_stop(self):
+        self.services.close()
+
+    def _rescale(self) -> None:
+        self.scale = min(Window.width / REFERENCE_SIZE[0], Window.height / REFERENCE_SIZE[1])
+
+    def _take_screenshot(self, _dt) -> None:
+        path = Path(self.screenshot_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Window.screenshot(name=str(path.with_suffix("")) + "%(counter)s.png")
+        produced = sorted(path.parent.glob(path.stem + "*.png"), key=lambda p: p.stat().st_mtime)
+        if produced and produced[-1] != path:
+            produced[-1].replace(path)
+        self.stop()
+
+    # -- navigation -------------------------------------------------------------------------
+    def screen(self, name: str) -> KioskScreen:
+        """The screen called `name`, loading its module and .kv file on first use."""
+        if not self.manager.has_screen(name):
+            module_name, class_name = SCREENS[name].split(":")
+            module = importlib.import_module(module_name)
+            kv_file = Path(module.__file__).with_suffix(".kv")
+            if kv_file.exists() and str(kv_file) not in Builder.files:
+                Builder.load_file(str(kv_file))
+            self.manager.add_widget(getattr(module, class_name)(name=name))
+        return self.manager.get_screen(name)
+
+    def go(self, name: str, **params) -> None:
+        screen = self.screen(name)
+        screen.enter(**params)
+        if self.manager.current and self.manager.current != name:
+            self.history.append(self.manager.current)
+        self.manager.current = name
+
+    def back(self) -> None:
+        previous = self.history.pop() if self.history else "home"
+        self.manager.current = previous
+
+    def go_home(self) -> None:
+        """Home, clearing every screen's entered data: the next resident sees nothing of this one."""
+        for screen in self.manager.screens:
+            screen.reset()
+        self.history.clear()
+        self.go("home")
+        self.history.clear()
+
+    def reset_session(self) -> None:
+        """The idle reset: personal data cleared, large text off, default language, Home."""
+        self._dismiss_countdown()
+        self.large_text = False
+        self.language = self.tdp_config.ui.language if self.tdp_config.ui.language in i18n.LANGUAGES else "vi"
+        self.go_home()
+
+    def toggle_language(self) -> None:
+        self.language = "en" if self.language == "vi" else "vi"
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+
+    # -- idle reset --------------------------------------------------------------------------
+    def _on_activity(self, *_args):
+        self._last_touch = Clock.get_boottime()
+        if self._countdown_view is not None:
+            self._dismiss_countdown()
+        return False
+
+    def _check_idle(self, _dt) -> None:
+        idle = Clock.get_boottime() - self._last_touch
+        limit = self.tdp_config.ui.idle_seconds
+        if self.manager.current == "home" and not self.history and not self.large_text and self._countdown_view is None:
+            return
+        if idle < limit:
+            return
+        remaining = limit + self.tdp_config.ui.countdown_seconds - idle
+        if remaining <= 0:
+            self.reset_session()
+            return
+        self.countdown = int(remaining + 0.999)
+        if self._countdown_view is None:
+            from .widgets import CountdownView
+            self._countdown_view = CountdownView()
+            self._countdown_view.open()
+
+    def more_time(self) -> None:
+        """'I need more time': the countdown goes away and the idle clock starts again."""
+        self._last_touch = Clock.get_boottime()
+        self._dismiss_countdown()
+
+    def _dismiss_countdown(self) -> None:
+        if self._countdown_view is not None:
+            view, self._countdown_view = self._countdown_view, None
+            view.dismiss()
+
+    # -- status line -------------------------------------------------------------------------
+    def _show_status(self, status: dict) -> None:
+        names = status.get("on_duty") or []
+        self.status_duty = (self.t("on_duty", names=", ".join(names)) if names else self.t("nobody_on_duty"))
+        modem = status.get("modem")
+        if modem and modem.get("ok"):
+            self.status_modem = self.t("modem_ok", bars="▮" * modem.get("bars", 0) + "▯" * (5 - modem.get("bars", 0)))
+        else:
+            self.status_modem = self.t("modem_down")
+        self.status_printer = self.t({"ready": "printer_ok", "pdf": "printer_pdf"}.get(status.get("printer"), "printer_down"))
+        self.status_hub = self.t({True: "hub_ok", False: "hub_down"}.get(status.get("hub"), "hub_none"))
