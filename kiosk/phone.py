@@ -41,49 +41,71 @@ _SEPARATORS = re.compile(r"[\s.\-()/\u00a0]+")
 
 
 class InvalidPhone(InvalidInput):
-    """Not a Vietnamese mobile number that can receive SMS; the message says why."""
+    """Not a Vietnamese mobile number that can receive SMS; the message says why.
+
+    `vietnamese` carries the same reason in plain Vietnamese for the kiosk screen.
+    """
+
+    def __init__(self, message: str, vietnamese: str = ""):
+        super().__init__(message)
+        self.vietnamese = vietnamese or message
 
 
 def normalise(raw: object) -> str:
     """Return the number as E.164 (+84xxxxxxxxx) or raise InvalidPhone with a one-line reason."""
     text = "" if raw is None else str(raw).strip()
     if not text:
-        raise InvalidPhone("phone number is empty")
+        raise InvalidPhone("phone number is empty", "Chưa nhập số điện thoại.")
     # Spreadsheets store numbers as floats and drop the leading zero: 912345678.0
     if re.fullmatch(r"\d+\.0", text):
         text = text[:-2]
     compact = _SEPARATORS.sub("", text)
     if not re.fullmatch(r"\+?\d+", compact):
-        raise InvalidPhone(f"'{text}' is not a phone number: only digits, spaces, dots, dashes, () and a leading + are allowed")
+        raise InvalidPhone(f"'{text}' is not a phone number: only digits, spaces, dots, dashes, () and a leading + are allowed",
+                          "Số điện thoại chỉ gồm chữ số.")
     national = _to_national(compact)
     if national is None:
-        raise InvalidPhone(f"'{text}' is not a Vietnamese number (+84)")
-    if len(national) <= 6 or national.startswith(("1800", "1900")) or not national.startswith("0"):
-        raise InvalidPhone(f"'{text}' is a short code or service number; it cannot receive SMS")
+        raise InvalidPhone(f"'{text}' is not a Vietnamese number (+84)", "Đây không phải số điện thoại Việt Nam.")
+    if len(national) <= 6 or national.startswith(("1800", "1900")):
+        raise InvalidPhone(f"'{text}' is a short code or service number; it cannot receive SMS",
+                          "Đây là số tổng đài, không nhận được tin nhắn.")
+    if not national.startswith("0"):
+        raise InvalidPhone(f"'{text}' is not a Vietnamese mobile number (write it as 0xxxxxxxxx or +84xxxxxxxxx)",
+                          "Số di động phải có 10 chữ số, bắt đầu bằng 0.")
     if len(national) == 11 and national[:4] in OLD_TO_NEW_PREFIX:
         national = OLD_TO_NEW_PREFIX[national[:4]] + national[4:]
     if national.startswith("02"):
-        raise InvalidPhone(f"'{text}' is a landline (area code {national[:3]}); SMS needs a mobile number")
+        raise InvalidPhone(f"'{text}' is a landline (area code {national[:3]}); SMS needs a mobile number",
+                          "Đây là số máy bàn, không nhận được tin nhắn. Xin nhập số di động.")
     if len(national) != 10:
-        raise InvalidPhone(f"'{text}' has {len(national)} digits; a Vietnamese mobile number has 10 (0xxxxxxxxx)")
+        raise InvalidPhone(f"'{text}' has {len(national)} digits; a Vietnamese mobile number has 10 (0xxxxxxxxx)",
+                          f"Số này có {len(national)} chữ số; số di động phải có 10 chữ số, bắt đầu bằng 0.")
     if national[:3] not in MOBILE_PREFIXES:
-        raise InvalidPhone(f"'{text}': prefix {national[:3]} is not a Vietnamese mobile network")
+        raise InvalidPhone(f"'{text}': prefix {national[:3]} is not a Vietnamese mobile network",
+                          f"Đầu số {national[:3]} không phải của mạng di động nào. Xin kiểm tra lại.")
     return "+84" + national[1:]
 
 
 def _to_national(compact: str) -> str | None:
     """The number with its national 0 prefix, or None when it belongs to another country."""
     if compact.startswith("+"):
-        return "0" + compact[3:] if compact.startswith("+84") else None
+        return _national_from_subscriber(compact[3:]) if compact.startswith("+84") else None
     if compact.startswith("0084"):
-        return "0" + compact[4:]
+        return _national_from_subscriber(compact[4:])
     if compact.startswith("84") and len(compact) in (11, 12):
-        return "0" + compact[2:]
+        return _national_from_subscriber(compact[2:])
     if compact.startswith("0"):
         return compact
-    if len(compact) in (9, 10) and ("0" + compact)[:3] in MOBILE_PREFIXES | {"012", "016", "018", "019"}:
-        return "0" + compact  # leading zero lost in a spreadsheet
+    # The leading zero lost in a spreadsheet: 9 digits of today's mobiles, 10 of the pre-2018 ones.
+    if (len(compact) == 9 and "0" + compact[:2] in MOBILE_PREFIXES) or (
+            len(compact) == 10 and "0" + compact[:3] in OLD_TO_NEW_PREFIX):
+        return "0" + compact
     return compact
+
+
+def _national_from_subscriber(digits: str) -> str:
+    """The digits after +84 with the trunk 0; people often keep it, as in "+84 (0)912 345 678"."""
+    return digits if digits.startswith("0") and len(digits) in (10, 11) else "0" + digits
 
 
 def is_valid(raw: object) -> bool:

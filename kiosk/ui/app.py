@@ -17,6 +17,13 @@ from .display import VirtualDisplay, needs_virtual_display
 SCREENS = {
     "home": "kiosk.ui.home:HomeScreen",
     "notices": "kiosk.ui.notices:NoticesScreen",
+    "register": "kiosk.ui.register:RegisterScreen",
+    "rating": "kiosk.ui.rating:RatingScreen",
+    "guides": "kiosk.ui.guides:GuidesScreen",
+    "request": "kiosk.ui.request:RequestScreen",
+    "check": "kiosk.ui.check:CheckScreen",
+    "call": "kiosk.ui.call:CallScreen",
+    "volunteer": "kiosk.ui.volunteer:VolunteerScreen",
 }
 
 
@@ -30,6 +37,9 @@ def parse_size(text: str) -> tuple[int, int]:
 def configure_kivy(config: Config, size: tuple[int, int] | None = None, fullscreen: bool | None = None) -> None:
     """Set Kivy's window, input and logging options; must run before Kivy's Window is imported."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # PYTHON mode: Kivy logs through `logging` and leaves sys.stderr alone, so the CLI's one-line
+    # errors still reach the user after Kivy is imported.
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     kivy_home = config.storage.data_dir / "kivy"
@@ -50,7 +60,8 @@ def configure_kivy(config: Config, size: tuple[int, int] | None = None, fullscre
 
 
 def run(config: Config, *, screen: str = "home", size: tuple[int, int] | None = None,
-        screenshot: str | Path | None = None, fullscreen: bool | None = None) -> int:
+        screenshot: str | Path | None = None, fullscreen: bool | None = None,
+        tour_dir: str | Path | None = None, stop_after: float = 0) -> int:
     """Run the kiosk (or render `screen` to `screenshot` and exit); starts Xvfb if there is no display."""
     if screen not in SCREENS:
         raise InvalidInput(f"unknown screen '{screen}'; screens: {', '.join(SCREENS)}")
@@ -63,7 +74,8 @@ def run(config: Config, *, screen: str = "home", size: tuple[int, int] | None = 
         configure_kivy(config, size, False if screenshot else fullscreen)
         from .kioskapp import KioskApp
 
-        app = KioskApp(config, start_screen=screen, screenshot=screenshot)
+        app = KioskApp(config, start_screen=screen, screenshot=screenshot, tour_dir=tour_dir,
+                       stop_after=stop_after)
         app.run()
         return app.exit_code
     finally:

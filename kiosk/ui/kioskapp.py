@@ -27,10 +27,41 @@ LARGE_TEXT_FACTOR = 1.5
 MM_PER_INCH = 25.4
 
 
+def save_screenshot(path) -> Path:
+    """Save the window to exactly `path` (Kivy's screenshot() appends a counter to the name)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = Window.screenshot(name=str(path))
+    if made and Path(made) != path:
+        Path(made).replace(path)
+    return path
+
+
+SETTLE_SECONDS = 0.8  # taps this soon after a step appears belong to the previous step's button
+
+
 class KioskScreen(Screen):
     """Base of every screen: a title and one instruction (read aloud), and a reset of personal data."""
     title_key = StringProperty("")
     instruction_key = StringProperty("")
+    _changed_at = 0.0
+
+    def settled(self) -> bool:
+        """False right after a step change: an elderly resident's repeated tap on "Hand in" must not
+        land on the "Done" button that replaced it."""
+        return Clock.get_boottime() - self._changed_at >= SETTLE_SECONDS
+
+    def on_kv_post(self, base_widget):
+        # Multi-step screens keep their steps in an inner ScreenManager with id "steps"; its
+        # current step follows the screen's `step` property (set once the steps exist).
+        steps = self.ids.get("steps")
+        if steps is not None and hasattr(self, "step"):
+            self.bind(step=self._show_step)
+            steps.current = self.step
+
+    def _show_step(self, _screen, value) -> None:
+        self._changed_at = Clock.get_boottime()
+        self.ids.steps.current = value
 
     def enter(self, **params) -> None:
         """Called before the screen is shown, with the parameters of `app.go`."""
@@ -48,9 +79,13 @@ class KioskApp(App):
     status_printer = StringProperty("")
     status_hub = StringProperty("")
     countdown = NumericProperty(0)
+    print_message = StringProperty("")
 
-    def __init__(self, config: Config, start_screen: str = "home", screenshot=None, **kwargs):
+    def __init__(self, config: Config, start_screen: str = "home", screenshot=None, tour_dir=None,
+                 stop_after: float = 0, **kwargs):
         super().__init__(**kwargs)
+        self.tour_dir = Path(tour_dir) if tour_dir else None
+        self.stop_after = stop_after
         self.tdp_config = config
         self.language = config.ui.language if config.ui.language in i18n.LANGUAGES else "vi"
         self.start_screen = start_screen
@@ -81,7 +116,9 @@ class KioskApp(App):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def build(self):
+        from . import keyboard  # noqa: F401  (registers the keyboard classes for its .kv)
         Builder.load_file(str(HERE / "widgets.kv"))
+        Builder.load_file(str(HERE / "keyboard.kv"))
         self._rescale()
         Window.bind(size=lambda *_: self._rescale())
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
@@ -93,7 +130,24 @@ class KioskApp(App):
             Clock.schedule_once(lambda dt: Clock.schedule_once(self._take_screenshot, 0.3), 0.3)
         else:
             self.services.watch_status(self._show_status)
+        if self.tour_dir:
+            Clock.schedule_once(lambda dt: self._tour(list(SCREENS)), 1.0)
+        if self.stop_after:
+            Clock.schedule_once(lambda dt: self.stop(), self.stop_after)
         return self.manager
+
+    def _tour(self, remaining: list[str]) -> None:
+        """Show each screen in turn and save it as <tour_dir>/<name>.png, then return Home."""
+        if not remaining:
+            self.go_home()
+            return
+        name = remaining[0]
+        self.go(name)
+
+        def shoot(_dt):
+            save_screenshot(self.tour_dir / f"{name}.png")
+            self._tour(remaining[1:])
+        Clock.schedule_once(shoot, 0.5)
 
     def on_stop(self):
         self.services.close()
@@ -102,12 +156,7 @@ class KioskApp(App):
         self.scale = min(Window.width / REFERENCE_SIZE[0], Window.height / REFERENCE_SIZE[1])
 
     def _take_screenshot(self, _dt) -> None:
-        path = Path(self.screenshot_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Window.screenshot(name=str(path.with_suffix("")) + "%(counter)s.png")
-        produced = sorted(path.parent.glob(path.stem + "*.png"), key=lambda p: p.stat().st_mtime)
-        if produced and produced[-1] != path:
-            produced[-1].replace(path)
+        save_screenshot(self.screenshot_path)
         self.stop()
 
     # -- navigation -------------------------------------------------------------------------
@@ -130,6 +179,10 @@ class KioskApp(App):
         self.manager.current = name
 
     def back(self) -> None:
+        """Back one step inside a multi-step screen, else to the previous screen."""
+        stepper = getattr(self.manager.current_screen, "back_step", None)
+        if stepper is not None and stepper():
+            return
         previous = self.history.pop() if self.history else "home"
         self.manager.current = previous
 
@@ -137,6 +190,7 @@ class KioskApp(App):
         """Home, clearing every screen's entered data: the next resident sees nothing of this one."""
         for screen in self.manager.screens:
             screen.reset()
+        self.print_message = ""
         self.history.clear()
         self.go("home")
         self.history.clear()
@@ -147,6 +201,30 @@ class KioskApp(App):
         self.large_text = False
         self.language = self.tdp_config.ui.language if self.tdp_config.ui.language in i18n.LANGUAGES else "vi"
         self.go_home()
+
+    def finish_service(self, service: str) -> None:
+        """A service is complete: ask for a rating (anonymous), which returns Home."""
+        self.go("rating", service=service)
+
+    def print_in_background(self, fn, *args, **kwargs) -> None:
+        """Print without blocking the screen; `fn(store, …)` returns a kiosk.receipts.PrintOutcome.
+
+        A receipt that could not print is kept by kiosk.receipts for a volunteer to reprint; the
+        resident is told so, in their language.
+        """
+        self.print_message = self.t("busy")
+
+        def shown(outcome) -> None:
+            if outcome.ok and outcome.status == "printed":
+                self.print_message = self.t("printed")
+            elif outcome.ok:
+                self.print_message = self.t("printer_pdf")
+            else:
+                detail = outcome.message_vi if self.language == "vi" else outcome.message
+                self.print_message = self.t("print_saved") + ("\n" + detail if detail else "")
+
+        self.services.call(fn, *args, on_done=shown,
+                           on_error=lambda message: setattr(self, "print_message", self.t("print_saved")), **kwargs)
 
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "vi" else "vi"
@@ -166,7 +244,7 @@ class KioskApp(App):
         limit = self.tdp_config.ui.idle_seconds
         if self.manager.current == "home" and not self.history and not self.large_text and self._countdown_view is None:
             return
-        if idle < limit:
+        if self.screenshot_path or idle < limit:
             return
         remaining = limit + self.tdp_config.ui.countdown_seconds - idle
         if remaining <= 0:

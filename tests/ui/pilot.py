@@ -36,10 +36,12 @@ class Pilot:
     def tap(self, widget_or_id):
         """Touch down and up at the widget's centre, like a finger; then let one frame pass."""
         from kivy.tests.common import UnitTestTouch
+        yield None  # let layout settle: a widget added this frame has no position yet
         widget = self.find(widget_or_id) if isinstance(widget_or_id, str) else widget_or_id
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
+        yield None  # a finger stays down at least a frame (ScrollView decides tap vs scroll then)
         touch.touch_up()
         yield None
 

@@ -66,3 +66,63 @@ def language_switch(ui):
     yield None
     ui.result["before"] = before
     ui.result["after"] = ui.find("tile_register").text
+
+
+def _first_child_button(container):
+    return list(reversed(container.children))[0]
+
+
+def hand_in_request(ui):
+    """Home → Hand in a request → first procedure → name by Telex → phone → skip ID → confirm twice."""
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_request")
+    yield from ui.wait_screen("request")
+    screen = ui.screen
+    yield from ui.wait(lambda: len(screen.ids.procedure_list.children) > 0, 10, "procedure list")
+    yield from ui.tap(_first_child_button(screen.ids.procedure_list))
+    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    yield from ui.type_keys("nguyeenx vawn an")
+    ui.result["typed_name"] = screen.ids.name_input.text
+    yield from ui.tap("name_next")
+    yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
+    for digit in "0912345678":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("phone_next")
+    yield from ui.wait(lambda: screen.step == "citizen_id", 5, "citizen id step")
+    for digit in "001234567890":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("cid_next")
+    yield from ui.wait(lambda: screen.step == "confirm", 5, "confirm step")
+    ui.result["summary"] = screen.ids.summary.text
+    confirm = ui.find("confirm")
+    # A resident taps "Hand in" three times in a row: only one dossier may come of it.
+    yield from ui.tap(confirm)
+    yield from ui.tap(confirm)
+    yield from ui.tap(confirm)
+    yield from ui.wait(lambda: screen.step == "done", 15, "tracking code")
+    ui.result["code"] = screen.ids.tracking_code.text
+    yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 30, "receipt")
+    ui.result["print_message"] = ui.app.print_message
+    yield from ui.wait(screen.settled, 5, "the done step to settle")
+    yield from ui.tap("finish")
+    yield from ui.wait_screen("rating")
+    yield from ui.tap("face_2")
+    yield from ui.wait_screen("home")
+    ui.result["code_after_home"] = ui.app.screen("request").code
+
+
+def check_request(ui):
+    """Check a request by the code on its receipt: status and history, nothing personal."""
+    import os
+    code = os.environ["TDP_TEST_CODE"]
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_check")
+    yield from ui.wait_screen("check")
+    screen = ui.screen
+    for ch in code.split("-", 1)[1].replace("-", "").lower():
+        yield from ui.tap(f"key_{ch}")
+    ui.result["typed"] = screen.ids.code_input.text
+    yield from ui.tap("code_next")
+    yield from ui.wait(lambda: screen.step == "results" or screen.error, 10, "results")
+    ui.result["error"] = screen.error
+    ui.result["text"] = screen.ids.results.text

@@ -1,0 +1,130 @@
+"""Check my request: type the tracking code from the receipt and see its status and history.
+
+The code is the key: it is random and printed only on the resident's own receipt. The screen
+shows the procedure, status and dates, never the name, phone or citizen ID, so a code read off
+someone else's receipt reveals nothing personal. Looking up by phone needs the SMS code sent
+to that phone first (the same verification as registration).
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+
+from .. import dossiers, phone as phones, registration, tracking
+from .kioskapp import KioskScreen
+
+
+class CheckScreen(KioskScreen):
+    title_key = "check_title"
+    instruction_key = "check_instruction"
+    step = StringProperty("code")
+    error = StringProperty("")
+    busy = BooleanProperty(False)
+    results = ListProperty([])
+    verification_id = NumericProperty(0)
+
+    def enter(self, **params) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.step, self.error, self.busy, self.results, self.verification_id = "code", "", False, [], 0
+        for field in ("code_input", "phone_input", "otp_input"):
+            if field in self.ids:
+                self.ids[field].text = ""
+
+    def back_step(self) -> bool:
+        if self.step != "code":
+            self.step, self.error = "code", ""
+            return True
+        return False
+
+    def _prefix(self) -> str:
+        return tracking.prefix_for(App.get_running_app().tdp_config.site.residential_group)
+
+    def lookup_code(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        App.get_running_app().services.call(_by_code, self.ids.code_input.text, self._prefix(),
+                                            on_done=self._show, on_error=self._failed)
+
+    def use_phone(self) -> None:
+        self.error = ""
+        self.step = "phone"
+
+    def send_phone_code(self) -> None:
+        try:
+            phones.normalise(self.ids.phone_input.text)
+        except phones.InvalidPhone as exc:
+            self.error = exc.vietnamese if App.get_running_app().language == "vi" else str(exc)
+            return
+        self.busy = True
+        App.get_running_app().services.call(registration.send_code, self.ids.phone_input.text,
+                                            on_done=self._code_sent, on_error=self._failed)
+
+    def _code_sent(self, verification_id: int) -> None:
+        self.busy, self.error, self.verification_id, self.step = False, "", verification_id, "otp"
+
+    def check_phone_code(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        App.get_running_app().services.call(_by_phone, self.verification_id, self.ids.otp_input.text,
+                                            self.ids.phone_input.text, self._prefix(), on_done=self._phone_checked,
+                                            on_error=self._failed)
+
+    def _phone_checked(self, outcome) -> None:
+        self.busy = False
+        self.ids.otp_input.text = ""
+        app = App.get_running_app()
+        kind, value = outcome
+        if kind == "wrong":
+            self.error = app.t("register_code_wrong", tries=value)
+        elif kind == "new_code":
+            self.verification_id, self.error = value, app.t("register_code_new")
+        else:
+            self._show(value)
+
+    def _show(self, results: list[dict]) -> None:
+        self.busy, self.error = False, ""
+        self.results = results
+        self.step = "results"
+
+    def _failed(self, message: str) -> None:
+        self.busy = False
+        self.error = message or App.get_running_app().t("error_generic")
+
+    def results_text(self, results, *_bindings) -> str:
+        app = App.get_running_app()
+        if not results:
+            return app.t("check_none")
+        blocks = []
+        for item in results:
+            lines = [f"[b]{item['code']}[/b]  {item['procedure_name']}",
+                     f"{app.t('check_status')}: [b]{item['status_label']}[/b]"]
+            if item.get("appointment_date"):
+                lines.append(app.t("request_appointment", date=dossiers.display_date(item["appointment_date"])))
+            lines += [f"   {dossiers.display_date(e['at'][:10])}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
+                      for e in item.get("history", [])]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+def _public(dossier) -> dict:
+    """What the check screen may show: no name, phone or citizen ID."""
+    data = dossier.public()
+    return {key: data[key] for key in ("code", "procedure_name", "status", "status_label", "appointment_date", "history")}
+
+
+def _by_code(db, code: str, prefix: str) -> list[dict]:
+    return [_public(dossiers.get(db, code, prefix))]
+
+
+def _by_phone(db, verification_id: int, code: str, phone: str, prefix: str):
+    result = registration.check_code(db, verification_id, code)
+    if result.outcome == "wrong":
+        return "wrong", result.tries_left
+    if result.outcome == "new_code":
+        return "new_code", result.verification_id
+    found = [dossiers.get(db, d.code, prefix) for d in dossiers.list_dossiers(db, phone=phone, limit=20)]
+    return "ok", [_public(d) for d in found]

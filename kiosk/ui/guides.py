@@ -1,0 +1,90 @@
+"""Procedure guides: category → procedure → steps, documents, fee; a QR code to the portal page.
+
+Three taps from Home reach any procedure. The catalogue is the same data file the CLI reads.
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+
+from .. import procedures
+from .kioskapp import KioskScreen
+from .qr import qr_texture
+
+CATEGORY_ORDER = ("lien_thong", "ho_tich", "cu_tru", "dinh_danh", "bao_tro_xa_hoi", "chung_thuc", "dat_dai",
+                  "kinh_doanh")
+
+
+class GuidesScreen(KioskScreen):
+    title_key = "guides_title"
+    instruction_key = "guides_instruction"
+    step = StringProperty("categories")
+    category = StringProperty("")
+    procedure = ObjectProperty(None, allownone=True)
+    online = BooleanProperty(True)
+
+    def enter(self, code: str | None = None, **params) -> None:
+        self.reset()
+        self._fill_categories()
+        if code:
+            self.show(code)
+
+    def reset(self) -> None:
+        self.step, self.category, self.procedure, self.online = "categories", "", None, True
+
+    def _fill_categories(self) -> None:
+        app = App.get_running_app()
+        box = self.ids.category_list
+        box.clear_widgets()
+        present = {p.category for p in procedures.default()}
+        for category in [c for c in CATEGORY_ORDER if c in present] + sorted(present - set(CATEGORY_ORDER)):
+            button = Factory.ListButton(text=app.t(f"category_{category}"))
+            button.category = category
+            button.bind(on_release=lambda b: self.open_category(b.category))
+            box.add_widget(button)
+
+    def open_category(self, category: str) -> None:
+        self.category = category
+        box = self.ids.procedure_list
+        box.clear_widgets()
+        for procedure in procedures.default():
+            if procedure.category == category:
+                button = Factory.ListButton(text=procedure.name)
+                button.code = procedure.code
+                button.bind(on_release=lambda b: self.show(b.code))
+                box.add_widget(button)
+        self.step = "list"
+
+    def show(self, code: str) -> None:
+        self.procedure = procedures.default().get(code)
+        self.online = True
+        self.ids.portal_qr.texture = qr_texture(self.procedure.portal_url)
+        self.step = "detail"
+
+    def back_step(self) -> bool:
+        """Back within the guide first (detail → list → categories); False when at the top."""
+        if self.step == "detail" and self.category:
+            self.step = "list"
+            return True
+        if self.step in ("detail", "list"):
+            self.step = "categories"
+            return True
+        return False
+
+    def steps_text(self, procedure, online: bool) -> str:
+        if procedure is None:
+            return ""
+        steps = procedure.steps_online if online else procedure.steps_in_person
+        return "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+
+    def documents_text(self, procedure) -> str:
+        return "\n".join(f"• {d}" for d in procedure.documents) if procedure else ""
+
+    def print_checklist(self) -> None:
+        from ..receipts import print_checklist
+        app = App.get_running_app()
+        app.print_in_background(print_checklist, app.tdp_config, self.procedure.code)
+
+    def hand_in(self) -> None:
+        App.get_running_app().go("request", code=self.procedure.code)

@@ -1,0 +1,127 @@
+"""Hand in a request: procedure → name → phone → citizen ID (optional) → confirm → tracking code.
+
+On confirm the dossier is created (its SMS queued in the same transaction), the code is shown in
+large type and the receipt printed in the background. A second tap while the first is being
+handled does nothing: one confirm, one dossier.
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+
+from .. import dossiers, phone as phones, procedures
+from ..text import clean
+from .kioskapp import KioskScreen
+
+
+class RequestScreen(KioskScreen):
+    title_key = "request_title"
+    instruction_key = "request_instruction"
+    step = StringProperty("procedure")
+    error = StringProperty("")
+    busy = BooleanProperty(False)
+    procedure = ObjectProperty(None, allownone=True)
+    code = StringProperty("")
+    appointment = StringProperty("")
+
+    def enter(self, code: str | None = None, **params) -> None:
+        self.reset()
+        box = self.ids.procedure_list
+        box.clear_widgets()
+        for procedure in procedures.default():
+            button = Factory.ListButton(text=procedure.name)
+            button.code = procedure.code
+            button.bind(on_release=lambda b: self.choose(b.code))
+            box.add_widget(button)
+        if code:
+            self.choose(code)
+
+    def reset(self) -> None:
+        self.step, self.error, self.busy, self.procedure = "procedure", "", False, None
+        self.code = self.appointment = ""
+        for field in ("name_input", "phone_input", "cid_input"):
+            if field in self.ids:
+                self.ids[field].text = ""
+
+    def back_step(self) -> bool:
+        order = ("procedure", "name", "phone", "citizen_id", "confirm")
+        if self.step in order[1:] and not self.busy:
+            self._go(order[order.index(self.step) - 1])
+            return True
+        return False
+
+    def _go(self, step: str) -> None:
+        self.error = ""
+        self.step = step
+
+    def choose(self, code: str) -> None:
+        self.procedure = procedures.default().get(code)
+        self._go("name")
+
+    def submit_name(self) -> None:
+        if not clean(self.ids.name_input.text):
+            self.error = App.get_running_app().t("error_name_empty")
+            return
+        self._go("phone")
+
+    def submit_phone(self) -> None:
+        try:
+            phones.normalise(self.ids.phone_input.text)
+        except phones.InvalidPhone as exc:
+            self.error = exc.vietnamese if App.get_running_app().language == "vi" else str(exc)
+            return
+        self._go("citizen_id")
+
+    def submit_citizen_id(self, skip: bool = False) -> None:
+        if skip:
+            self.ids.cid_input.text = ""
+        elif self.ids.cid_input.text:
+            try:
+                dossiers.validate_citizen_id(self.ids.cid_input.text)
+            except dossiers.InvalidCitizenId:
+                self.error = App.get_running_app().t("error_citizen_id")
+                return
+        self._go("confirm")
+
+    def summary(self, *_bindings) -> str:
+        if self.procedure is None:
+            return ""
+        app = App.get_running_app()
+        cid = dossiers.masked_citizen_id(self.ids.cid_input.text) if self.ids.cid_input.text else "—"
+        return "\n".join([
+            f"{app.t('request_procedure')}: {self.procedure.name}",
+            f"{app.t('request_name')}: {clean(self.ids.name_input.text)}",
+            f"{app.t('request_phone')}: {self.ids.phone_input.text}",
+            f"{app.t('request_citizen_id')}: {cid}",
+        ])
+
+    def confirm(self) -> None:
+        if self.busy or self.code:
+            return  # rapid repeated taps: the first one is being handled
+        self.busy = True
+        app = App.get_running_app()
+        config = app.tdp_config
+        from .. import tracking
+        self._submitted = dict(
+            procedure_code=self.procedure.code, full_name=self.ids.name_input.text,
+            phone=self.ids.phone_input.text, citizen_id=self.ids.cid_input.text or None, channel="kiosk",
+            prefix=tracking.prefix_for(config.site.residential_group), timezone=config.site.timezone)
+        app.services.call(_create, self._submitted, on_done=self._created, on_error=self._failed)
+
+    def _created(self, dossier) -> None:
+        self.busy = False
+        self.code = dossier.code
+        self.appointment = dossiers.display_date(dossier.appointment_date)
+        self._go("done")
+        from ..receipts import print_receipt
+        app = App.get_running_app()
+        app.print_in_background(print_receipt, app.tdp_config, dossier.code)
+
+    def _failed(self, message: str) -> None:
+        self.busy = False
+        self.error = message or App.get_running_app().t("error_generic")
+
+
+def _create(db, fields: dict):
+    return dossiers.create(db, **fields)

@@ -1,0 +1,36 @@
+"""Complete resident flows under Xvfb, driven by simulated touches on the real app."""
+from pathlib import Path
+
+from kiosk import config as config_module, dossiers
+from sms import outbox
+
+
+def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, config_path):
+    result = kiosk_ui("tests.ui.scenarios:hand_in_request")
+    assert result["typed_name"] == "Nguyễn Văn An"
+    assert "Nguyễn Văn An" in result["summary"] and "********7890" in result["summary"]
+    code = result["code"]
+    assert code.startswith("TDP1-")
+    rows = dossiers.list_dossiers(store)
+    assert [d.code for d in rows] == [code]  # three taps on "Hand in", one dossier
+    assert rows[0].phone == "+84912345678" and rows[0].channel == "kiosk"
+    assert rows[0].citizen_id == "001234567890"
+    queued = outbox.messages(store, to="+84912345678")
+    assert len(queued) == 1 and code in queued[0]["text"]
+    data_dir = config_module.load(config_path).storage.data_dir
+    assert (data_dir / "receipts" / f"{code}.pdf").is_file()
+    assert "PDF" in result["print_message"]
+    assert result["code_after_home"] == ""  # the next resident sees nothing of this one
+
+
+def test_check_a_request_by_its_code(kiosk_ui, store, monkeypatch):
+    dossier = dossiers.create(store, procedure_code="HT-KS", full_name="Lê Thị Mai", phone="0987654321",
+                              citizen_id="079123456789", prefix="TDP1")
+    dossiers.update_status(store, dossier.code, "forwarded", by="Phạm Văn Tùng", prefix="TDP1")
+    monkeypatch.setenv("TDP_TEST_CODE", dossier.code)
+    result = kiosk_ui("tests.ui.scenarios:check_request")
+    assert result["error"] == ""
+    assert dossier.code in result["text"] and "Đã chuyển phường" in result["text"]
+    assert "Đã tiếp nhận" in result["text"]  # the history
+    for private in ("Lê Thị Mai", "0987", "079123456789", "6789"):
+        assert private not in result["text"]
