@@ -65,12 +65,18 @@ class Sms:
     max_attempts: int = setting(5, "Attempts per part before a transient error becomes a failure.")
     validity_hours: int = setting(24, "SMS validity period asked of the network, in hours.")
     price_per_part: int = setting(350, "Estimated carrier price of one SMS part, in VND, for reports.")
+    retry_seconds: float = setting(15.0, "Wait before resending a part after a transient error, in seconds; doubles each attempt (max 15 min).")
+    send_timeout_seconds: float = setting(60.0, "Longest wait for the modem to accept one part (AT+CMGS), in seconds.")
+    recovery_seconds: float = setting(2.0, "Pause before the first modem recovery step, in seconds; later steps wait 5x and 15x, a dead modem 150x.")
+    incomplete_after_minutes: float = setting(10.0, "Minutes to wait for the missing parts of a received message before delivering it flagged incomplete.")
 
 
 @dataclass
 class Printer:
     queue: str = setting("", 'CUPS queue name; "" saves receipts as PDF files in the data directory.')
     paper: str = setting("80mm", "Receipt paper: 58mm, 80mm (thermal, 203 dpi), a5 or a4.")
+    job_timeout: int = setting(60, "Seconds to follow a print job before it counts as failed (kept for reprint).")
+    kiosk_number: str = setting("", 'Kiosk SIM number printed on receipts for "HS <code>" status texts; "" omits it.')
 
 
 @dataclass
@@ -114,8 +120,18 @@ class Official:
 
 
 @dataclass
+class Route:
+    keyword: str = setting("", "First word of a resident's SMS (case and diacritics ignored), e.g. TAMTRU.")
+    forward_to: str = setting("", 'Where it goes: "police", "leader" or a phone number.')
+    reply: str = setting("", "Short reply to the sender (one SMS part; unaccented text fits 160 characters).")
+
+
+@dataclass
 class Relay:
     officials: list[Official] = setting([], "Officials allowed to send SMS commands ([[relay.officials]]).")
+    routes: list[Route] = setting([], "Keyword routes for residents' SMS ([[relay.routes]]); TAMTRU → police is built in.")
+    pin_failures_per_hour: int = setting(5, "Wrong PINs from one number within an hour before it is locked out.")
+    reply_interval_seconds: int = setting(60, "At most one automatic reply per resident's number in this many seconds.")
     confirm_above: int = setting(50, "Broadcasts to more recipients than this need an XN confirmation.")
     confirm_minutes: int = setting(10, "Minutes a broadcast waits for its XN confirmation.")
     group_leader_phone: str = setting("", "Residential-group leader's phone: unrouted texts and alerts go here.")
@@ -154,6 +170,8 @@ class HubServer:
     port: int = setting(8080, "TCP port `tdp hub serve` listens on.")
     heartbeat_seconds: int = setting(30, "Seconds between kiosk heartbeats.")
     offline_after_missed: int = setting(3, "Missed heartbeats after which a kiosk counts as offline.")
+    login_max_failures: int = setting(5, "Wrong console passwords in a row before the account is locked.")
+    lockout_minutes: int = setting(15, "Console lockout length in minutes after too many wrong passwords.")
 
 
 @dataclass
