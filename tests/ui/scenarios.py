@@ -126,3 +126,64 @@ def check_request(ui):
     yield from ui.wait(lambda: screen.step == "results" or screen.error, 10, "results")
     ui.result["error"] = screen.error
     ui.result["text"] = screen.ids.results.text
+
+
+def register_household(ui):
+    """Register end to end: the OTP is read back from the emulated modem's sent messages."""
+    import re
+
+    from contextlib import ExitStack
+
+    from kiosk.commands.sms_gateway import build_gateway
+    from sms.emulator import Emulator
+
+    stack = ExitStack()
+    emulator = Emulator()
+    stack.callback(emulator.stop)
+    gateway = build_gateway(ui.app.tdp_config, ui.app.tdp_config.storage.path, [emulator.start()], stack)
+    gateway.start()
+    stack.callback(gateway.stop, 10)
+    ui.app.bind(on_stop=lambda *_: stack.close())
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_register")
+    yield from ui.wait_screen("register")
+    screen = ui.screen
+    yield from ui.type_keys("traanf thij lan")
+    yield from ui.tap("name_next")
+    yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
+    for digit in "024 3826":
+        if digit != " ":
+            yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("phone_next")
+    ui.result["landline_error"] = screen.error
+    for _ in range(7):
+        yield from ui.tap("num_back")
+    for digit in "0987654321":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("phone_next")
+    yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+    yield from ui.type_keys("so 5 ngox 12")
+    yield from ui.tap("address_next")
+    yield from ui.wait(lambda: screen.step == "members", 5, "members step")
+    yield from ui.type_keys("traanf minh khooi")
+    yield from ui.tap("add_member")
+    yield from ui.tap("members_next")
+    yield from ui.wait(lambda: screen.step == "consent", 5, "consent step")
+    ui.result["consent_shown"] = "Nghị định 13/2023" in screen.ids.consent_text.text
+    yield from ui.tap("agree")
+    yield from ui.wait(lambda: screen.step == "code", 15, "code step")
+    # A wrong code first: the resident is told how many tries are left.
+    for digit in "000000":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("code_next")
+    yield from ui.wait(lambda: bool(screen.error), 10, "wrong-code message")
+    ui.result["wrong_code_error"] = screen.error
+    yield from ui.wait(lambda: len(emulator.sent) >= 1, 30, "the OTP SMS")
+    code = re.search(r"\b(\d{6})\b", emulator.sent_texts("+84987654321")[0]).group(1)
+    for digit in code:
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("code_next")
+    yield from ui.wait(lambda: screen.step == "done", 15, "registration done")
+    yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 20, "receipt")
+    ui.result["done_text"] = screen.ids.done_text.text
+    ui.result["print_message"] = ui.app.print_message

@@ -1,7 +1,7 @@
 """Complete resident flows under Xvfb, driven by simulated touches on the real app."""
 from pathlib import Path
 
-from kiosk import config as config_module, dossiers
+from kiosk import config as config_module, directory, dossiers
 from sms import outbox
 
 
@@ -34,3 +34,17 @@ def test_check_a_request_by_its_code(kiosk_ui, store, monkeypatch):
     assert "Đã tiếp nhận" in result["text"]  # the history
     for private in ("Lê Thị Mai", "0987", "079123456789", "6789"):
         assert private not in result["text"]
+
+
+def test_register_a_household_with_the_code_texted_to_the_phone(kiosk_ui, store, config_path):
+    result = kiosk_ui("tests.ui.scenarios:register_household", timeout=180)
+    assert "máy bàn" in result["landline_error"]  # the reason, in plain Vietnamese
+    assert result["consent_shown"] is True
+    assert "Còn 2 lần thử" in result["wrong_code_error"]
+    assert result["done_text"].startswith("Đăng ký xong")
+    head = directory.resident_by_phone(store, "0987654321")
+    assert head["full_name"] == "Trần Thị Lan" and head["consent"] == 1 and head["consent_method"] == "kiosk"
+    members = [r["full_name"] for r in directory.list_residents(store) if r["household_id"] == head["household_id"]]
+    assert sorted(members) == ["Trần Minh Khôi", "Trần Thị Lan"]
+    data_dir = config_module.load(config_path).storage.data_dir
+    assert (data_dir / "receipts" / f"registration-{head['household_id']}.pdf").is_file()
