@@ -11,7 +11,7 @@ STAMP := build
 APT_PACKAGES := python3-venv python3-dev build-essential libcups2-dev \
 	cups cups-client printer-driver-cups-pdf poppler-utils zbar-tools \
 	xvfb xauth libgl1-mesa-dri libegl1 libgles2 libmtdev1 libsdl2-2.0-0 xclip \
-	fonts-dejavu-core espeak-ng sox \
+	fonts-dejavu-core espeak-ng sox alsa-utils \
 	chromium chromium-driver postgresql shellcheck systemd
 
 .PHONY: run test bench deps venv screenshots voices image-check clean
@@ -45,3 +45,13 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) $(STAMP)
+
+# Slow (several minutes; root and the Debian mirror): the image's install steps and first boot
+# in a debootstrap'd Bookworm root. Not part of `make test`. See images/image-check.sh.
+image-check:
+	@command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
+	bash images/image-check.sh
+
+# Pre-render every fixed read-aloud prompt into the voice cache, so "Nghe" plays at once (docs/voice.md).
+voices: venv
+	$(VENV)/bin/tdp voices render

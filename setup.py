@@ -27,6 +27,7 @@ setup(
         "reportlab>=4.0,<5",
         "starlette>=0.37,<1",
         "uvicorn>=0.29,<1",
+        "httptools>=0.6,<1",
         "jinja2>=3.1,<4",
         "python-multipart>=0.0.9,<1",
         "sqlalchemy>=2.0,<3",
@@ -40,6 +41,7 @@ setup(
             "pytest-timeout>=2.3,<3",
             "playwright>=1.44,<2",
             "httpx>=0.27,<1",
+            "msoffcrypto-tool>=5.4,<7",  # builds real password-protected .xlsx files for import tests
         ],
     },
     entry_points={"console_scripts": ["tdp = kiosk.cli:main"]},

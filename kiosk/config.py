@@ -150,7 +150,7 @@ class Gpio:
     modem_power_key: int = setting(4, "BCM pin wired to the HAT's PWRKEY.")
     power_key_on_ms: int = setting(500, "PWRKEY pulse to power the modem on, in milliseconds.")
     power_key_off_ms: int = setting(2500, "PWRKEY pulse to power the modem off, in milliseconds.")
-    power_key_models: list[str] = setting([], 'Per-model PWRKEY pulses "MODEL=ON_MS/OFF_MS", e.g. "SIM800=1200/1500"; unknown models use the two above.')
+    power_key_models: list[str] = setting([], 'PWRKEY pulses per model prefix, "MODEL=ON_MS/OFF_MS" (e.g. "SIM800=1200/1500"), over the built-in table (SIM7600, A76, SIM7000, SIM7070, SIM800, EC25); other models use the two above.')
     power_key_active_high: bool = setting(True, "PWRKEY GPIO is active-high (through the HAT's transistor); false for a direct connection.")
     debounce_ms: int = setting(300, "Help-button presses closer together than this many milliseconds count once.")
 
@@ -179,6 +179,8 @@ class Voice:
     engine: str = setting("espeak-ng", 'Speech engine: "espeak-ng" or "none".')
     rate: int = setting(130, "Speaking rate in words per minute (espeak's default is 175).")
     volume: int = setting(100, "Volume, 0-200 (espeak scale).")
+    player: str = setting("auto", 'How speech is played: "aplay" (ALSA), "kivy" (Kivy/SDL audio), "auto" (aplay if installed) or "none".')
+    device: str = setting("default", 'ALSA device for aplay, e.g. "default", "plughw:1,0"; "null" discards the sound.')
 
 
 @dataclass
@@ -289,6 +291,13 @@ def as_dict(config: Config) -> dict:
     return data
 
 
+# Commented examples for the lists of tables, which have no meaningful default to print.
+TABLE_EXAMPLES = {
+    "relay.officials": ['name = "Nguyễn Văn A"', 'phone = "0912345678"', 'pin = "2468"'],
+    "relay.routes": ['keyword = "DIEN"', 'forward_to = "leader"', 'reply = "TDP: Da chuyen bao hong dien."'],
+}
+
+
 def example_toml() -> str:
     """A commented TOML file with every key at its default (provisioning/tdp.example.toml)."""
     lines = ["# TDP Kiosk configuration. Every key is optional; shown here at its default.",
@@ -298,13 +307,9 @@ def example_toml() -> str:
         head, _, name = key.rpartition(".")
         if head != section:
             section = head
-            if head == "relay":
-                lines += ["[relay]"]
-            else:
-                lines += [f"[{head}]"]
-        if isinstance(default, list) and head == "relay" and name == "officials":
-            lines += [f"# {doc}", "# [[relay.officials]]", '# name = "Nguyễn Văn A"',
-                      '# phone = "0912345678"', '# pin = "2468"', ""]
+            lines += [f"[{head}]"]
+        if key in TABLE_EXAMPLES:
+            lines += [f"# {doc}", f"# [[{key}]]", *(f"# {line}" for line in TABLE_EXAMPLES[key]), ""]
             continue
         lines += [f"# {doc}", f"{name} = {_toml_value(default)}", ""]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sms.storage import Database, Migration
+from sms.vietnamese import unaccent
 
 from . import phone as phones
 from .errors import InvalidInput, NotFound
@@ -97,8 +98,10 @@ def group_code_for(name: str) -> str:
     key = fold(name)
     if key in WELL_KNOWN_CODES:
         return WELL_KNOWN_CODES[key]
-    words = [fold(w) for w in clean(name).split()]
-    return "".join(w[0] for w in words if w).upper() or "G"
+    words = [w for w in (fold(w) for w in clean(name).split()) if w]
+    if len(words) == 1:
+        return words[0][:8].upper()  # "BQL" stays BQL rather than becoming "B"
+    return "".join(w[0] for w in words).upper() or "G"
 
 
 def ensure_group(db: Database, name: str, code: str | None = None) -> int:
@@ -189,9 +192,9 @@ def upsert_resident(db: Database, full_name: str, phone: str | None, *, role: st
             if inserted and status == "unchanged":
                 status = "updated"
         if consent is not None and (row is None or consent.given != bool(row[4])):
-            # An import may grant consent to a new contact, but never re-grant one the
-            # resident withdrew themselves (SMS HUY/TUCHOI, the kiosk).
-            if not (row is not None and consent.method == "import" and row[5] in ("sms", "kiosk")):
+            # An import may grant consent to a new contact, but never re-grant one that was
+            # withdrawn on the resident's word (SMS HUY/TUCHOI, the kiosk, `tdp consent withdraw`).
+            if not (row is not None and consent.method == "import" and row[5] not in (None, "import")):
                 _record_consent(conn, resident_id, consent)
                 if status == "unchanged":
                     status = "updated"
@@ -248,6 +251,8 @@ def list_residents(db: Database, group: str | None = None) -> list[dict]:
         row["groups"] = sorted(filter(None, row["groups"].split(",")))
         row["consent"] = bool(row["consent"])
         row["active"] = bool(row["active"])
+    # SQLite orders by code point, which puts Đặng after Vũ; sort as a Vietnamese reader expects.
+    rows.sort(key=lambda r: (unaccent(r["full_name"]).casefold(), r["full_name"], r["id"]))
     return rows
 
 

@@ -15,6 +15,20 @@ from .errors import StoreError
 
 SCHEMA = [
     "kiosk.directory",
+    "sms.outbox",
+    "sms.inbox",
+    "sms.gateway",
+    "kiosk.volunteers",
+    "kiosk.rota",
+    "kiosk.help_tickets",
+    "kiosk.ratings",
+    "kiosk.registration",
+    "kiosk.relay",
+    "kiosk.keywords",
+    "kiosk.dossiers",
+    "kiosk.receipts",
+    "kiosk.notices",
+    "kiosk.sync",
 ]
 
 

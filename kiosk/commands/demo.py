@@ -63,6 +63,7 @@ def _demo(ctx):
     store = open_store(config.storage.path)
     try:
         counts = seed(store, config)
+        counts.update(seed_activity(store, config))
     finally:
         store.close()
     screenshots = data_dir / "screenshots"
@@ -89,6 +90,48 @@ def _demo(ctx):
     if ctx.json:
         ctx.emit(summary)
     return 0
+
+
+DEMO_PIN = "2468"
+DEMO_VOLUNTEERS = [
+    ("Đỗ Minh Tâm", "0966 100 201", "leader", ("vneid", "cu_tru"), "T2-CN sáng chiều tối"),
+    ("Phạm Thu Hà", "0966 100 202", "member", ("bao_tro_xa_hoi",), "T2-T6 tối; T7 CN sáng"),
+    ("Nguyễn Đức Huy", "0966 100 203", "member", ("vneid",), "T2-CN sáng chiều tối"),
+    ("Lê Ngọc Anh", "0966 100 204", "member", ("dat_dai", "ho_tich"), "T7 CN sáng chiều"),
+    ("Vũ Hồng Nhung", "0966 100 205", "member", ("vneid", "ho_tich"), "T2-T6 chiều tối"),
+]
+DEMO_NOTICES = [
+    ("Mời các hộ dự họp tổ dân phố lúc 19h30 thứ Sáu tại Nhà văn hóa.", False),
+    ("Cắt điện từ 8h đến 11h sáng Chủ nhật để bảo dưỡng trạm biến áp.", True),
+    ("Hạn nộp thuế sử dụng đất phi nông nghiệp năm nay là ngày 31/12.", False),
+]
+
+
+def seed_activity(store, config) -> dict:
+    """What a ward in use has besides residents: volunteers (PIN 2468), this week's rota, a few
+    requests at different stages and notices on the board."""
+    from datetime import timedelta
+
+    from .. import dossiers, notices, rota, tracking, volunteers
+
+    for name, phone, role, skills, availability in DEMO_VOLUNTEERS:
+        volunteers.upsert(store, volunteers.NewVolunteer(name, phone, "Tổ CNS số 1", role, skills, availability))
+        volunteers.set_pin(store, phone, DEMO_PIN)
+    today = rota.local_today(config)
+    rota.plan(store, config, today, today + timedelta(days=6))
+    volunteers.check_in(store, DEMO_VOLUNTEERS[0][1], DEMO_PIN, config.volunteers)
+    prefix = tracking.prefix_for(config.site.residential_group)
+    requests = [("CT-TAMTRU", "Hoàng Văn Nam", "0977 200 301", []),
+                ("HT-KS", "Bùi Thị Thảo", "0977 200 302", ["forwarded"]),
+                ("BTXH-HUUTRI", "Ngô Văn Lộc", "0977 200 303", ["forwarded", "result_ready"])]
+    for procedure, name, phone, steps in requests:
+        dossier = dossiers.create(store, procedure_code=procedure, full_name=name, phone=phone, prefix=prefix,
+                                  timezone=config.site.timezone, volunteer=DEMO_VOLUNTEERS[0][0])
+        for status in steps:
+            dossiers.update_status(store, dossier.code, status, by=DEMO_VOLUNTEERS[0][0], prefix=prefix)
+    for text, urgent in DEMO_NOTICES:
+        notices.post(store, text, source="local", urgent=urgent, posted_by="Tổ trưởng")
+    return {"volunteers": len(DEMO_VOLUNTEERS), "requests": len(requests), "notices": len(DEMO_NOTICES)}
 
 
 def _describe(counts: dict) -> str:

@@ -117,8 +117,10 @@ class KioskApp(App):
     # -- lifecycle ----------------------------------------------------------------------------
     def build(self):
         from . import keyboard  # noqa: F401  (registers the keyboard classes for its .kv)
+        from . import listen  # noqa: F401  (registers ListenBar for listen.kv)
         Builder.load_file(str(HERE / "widgets.kv"))
         Builder.load_file(str(HERE / "keyboard.kv"))
+        Builder.load_file(str(HERE / "listen.kv"))
         self._rescale()
         Window.bind(size=lambda *_: self._rescale())
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
@@ -126,6 +128,8 @@ class KioskApp(App):
         self.go(self.start_screen)
         Clock.schedule_interval(self._check_idle, 1.0)
         if self.screenshot_path:
+            from ..status import gather  # a still picture: the status once, before it is taken
+            self._show_status(gather(self.services.store(), self.tdp_config))
             # Two frames: one to lay out, one to draw with the final sizes.
             Clock.schedule_once(lambda dt: Clock.schedule_once(self._take_screenshot, 0.3), 0.3)
         else:
@@ -272,7 +276,7 @@ class KioskApp(App):
         self.status_duty = (self.t("on_duty", names=", ".join(names)) if names else self.t("nobody_on_duty"))
         modem = status.get("modem")
         if modem and modem.get("ok"):
-            self.status_modem = self.t("modem_ok", bars="▮" * modem.get("bars", 0) + "▯" * (5 - modem.get("bars", 0)))
+            self.status_modem = self.t("modem_ok", bars=modem.get("bars", 0))
         else:
             self.status_modem = self.t("modem_down")
         self.status_printer = self.t({"ready": "printer_ok", "pdf": "printer_pdf"}.get(status.get("printer"), "printer_down"))

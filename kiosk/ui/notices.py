@@ -1,10 +1,14 @@
 """Notice board: current notices in large text, newest first; urgent ones marked."""
 from __future__ import annotations
 
-from kivy.factory import Factory
-from kivy.properties import ListProperty
+from kivy.properties import DictProperty, ListProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from .kioskapp import KioskScreen
+
+
+class NoticeCard(BoxLayout):
+    notice = DictProperty({})
 
 
 class NoticesScreen(KioskScreen):
@@ -23,7 +27,7 @@ class NoticesScreen(KioskScreen):
         box = self.ids.notice_list
         box.clear_widgets()
         for notice in notices:
-            box.add_widget(Factory.NoticeCard(notice=notice))
+            box.add_widget(NoticeCard(notice=notice))
 
     def reset(self) -> None:
         self.notices = []

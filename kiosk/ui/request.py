@@ -124,4 +124,7 @@ class RequestScreen(KioskScreen):
 
 
 def _create(db, fields: dict):
-    return dossiers.create(db, **fields)
+    """The dossier, with the volunteer on duty (if any) named on it and on the receipt."""
+    from ..status import on_duty_names
+    names = on_duty_names(db)
+    return dossiers.create(db, **fields, volunteer=names[0] if names else "")

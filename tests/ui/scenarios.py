@@ -187,3 +187,14 @@ def register_household(ui):
     yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 20, "receipt")
     ui.result["done_text"] = screen.ids.done_text.text
     ui.result["print_message"] = ui.app.print_message
+
+
+def notice_board(ui):
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_notices")
+    yield from ui.wait_screen("notices")
+    screen = ui.screen
+    yield from ui.wait(lambda: len(screen.ids.notice_list.children) > 0, 10, "notices")
+    cards = list(reversed(screen.ids.notice_list.children))
+    ui.result["texts"] = [card.notice["text"] for card in cards]
+    ui.result["urgent"] = [card.notice["urgent"] for card in cards]

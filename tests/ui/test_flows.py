@@ -48,3 +48,16 @@ def test_register_a_household_with_the_code_texted_to_the_phone(kiosk_ui, store,
     assert sorted(members) == ["Trần Minh Khôi", "Trần Thị Lan"]
     data_dir = config_module.load(config_path).storage.data_dir
     assert (data_dir / "receipts" / f"registration-{head['household_id']}.pdf").is_file()
+
+
+def test_notice_board_shows_current_notices_newest_first(kiosk_ui, store):
+    from datetime import datetime, timedelta, timezone
+
+    from kiosk import notices
+    notices.post(store, "Họp tổ dân phố tối thứ Sáu.", source="local")
+    notices.post(store, "Cắt điện sáng Chủ nhật.", source="local", urgent=True)
+    notices.post(store, "Thông báo đã hết hạn.", source="local",
+                 expires_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    result = kiosk_ui("tests.ui.scenarios:notice_board")
+    assert result["texts"] == ["Cắt điện sáng Chủ nhật.", "Họp tổ dân phố tối thứ Sáu."]
+    assert result["urgent"] == [True, False]

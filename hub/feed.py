@@ -1,0 +1,169 @@
+"""What kiosks do through the API: authenticate, heartbeat, fetch notices, report counts and daily totals.
+
+Handing out is one conditional UPDATE (`… WHERE state = 'pending'` RETURNING), so two hub
+processes on one PostgreSQL database never hand one notice to one kiosk twice: the second UPDATE
+re-checks the row after the first commits and no longer matches. A notice handed out but never
+acknowledged (the reply was lost, the hub was killed) is handed again after a lease; the kiosk's
+idempotency keys make that harmless.
+
+Only counts and device health are accepted from kiosks: unknown heartbeat fields are dropped,
+so nothing personal can end up on the hub even by mistake.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from . import auth, db
+from .admin import iso, record
+from .errors import InvalidInput, NotFound, Unauthorized
+from .settings import HubSettings
+
+REPORT_STATES = ("queued", "done", "expired", "cancelled")
+MAX_COUNT = 10 ** 9
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CANCEL_MEMORY_SECONDS = 7 * 24 * 3600
+MODEM_KEYS = ("port", "state", "registered", "signal", "signal_dbm", "operator", "network", "sent", "failed",
+              "error", "updated_at")
+HEARTBEAT_TEXT = {"version": 40, "printer": 60, "hub_state": 40}
+HEARTBEAT_NUMBERS = ("uptime_s", "queue_depth", "disk_free_mb")
+
+
+def authenticate(engine: Engine, token: str | None) -> dict:
+    """The kiosk row {id, name, feed_version} for a bearer token; Unauthorized if wrong or revoked."""
+    if not token:
+        raise Unauthorized("missing kiosk token (Authorization: Bearer …)")
+    k = db.kiosks
+    with db.autocommit(engine).connect() as conn:
+        row = conn.execute(sa.select(k.c.id, k.c.name, k.c.feed_version, k.c.revoked_at)
+                           .where(k.c.token_hash == auth.token_hash(token))).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("unknown or revoked kiosk token")
+    return {"id": row.id, "name": row.name, "feed_version": row.feed_version}
+
+
+def etag(kiosk: dict) -> str:
+    return f'"v{kiosk["feed_version"]}"'
+
+
+def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
+    """Hand this kiosk its pending notices and tell it which of its notices were cancelled.
+
+    Returns {"notices": [...], "cancelled": [ids], "server_time"}; every notice returned is
+    marked fetched in the same transaction.
+    """
+    d, n = db.deliveries, db.notices
+    moment = db.now()
+    lease_end = moment - settings.handout_lease_seconds
+    claimable = sa.and_(d.c.kiosk_id == kiosk["id"], sa.or_(
+        d.c.state == "pending", sa.and_(d.c.state == "fetched", d.c.handed_at < lease_end)))
+    with db.autocommit(engine).connect() as conn:
+        waiting = conn.execute(sa.select(d.c.notice_id).where(claimable).limit(1)).first()
+        cancelled = [r[0] for r in conn.execute(
+            sa.select(d.c.notice_id).where(d.c.kiosk_id == kiosk["id"], d.c.state == "cancelled",
+                                           d.c.updated_at > moment - CANCEL_MEMORY_SECONDS))]
+    handed: list[dict] = []
+    if waiting is not None:
+        with db.write(engine) as conn:
+            expired = sa.select(n.c.id).where(n.c.expires_at.is_not(None), n.c.expires_at < moment)
+            conn.execute(d.update().where(claimable, d.c.notice_id.in_(expired))
+                         .values(state="expired", updated_at=moment))
+            ids = [r[0] for r in conn.execute(
+                d.update().where(claimable).values(state="fetched", handed_at=moment, updated_at=moment,
+                                                   handed_count=d.c.handed_count + 1).returning(d.c.notice_id))]
+            if ids:
+                rows = conn.execute(sa.select(n).where(n.c.id.in_(ids)).order_by(n.c.id)).mappings().all()
+                handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
+                           "group": r["group_code"] or "TATCA", "unaccented": bool(r["unaccented"]),
+                           "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"])} for r in rows]
+                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids})
+    return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
+
+
+def _count(body: dict, key: str) -> int:
+    value = body.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_COUNT:
+        raise InvalidInput(f"{key} must be a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
+    """Record a kiosk's progress on one of its notices: state and recipient/sent/delivered/failed counts."""
+    state = body.get("state")
+    if state not in REPORT_STATES:
+        raise InvalidInput(f"state must be one of {', '.join(REPORT_STATES)}, got {state!r}")
+    counts = {key: _count(body, key) for key in ("recipients", "sent", "delivered", "failed")}
+    d = db.deliveries
+    moment = db.now()
+    with db.write(engine) as conn:
+        current = conn.execute(sa.select(d.c.state).where(d.c.notice_id == notice_id,
+                                                          d.c.kiosk_id == kiosk["id"])).first()
+        if current is None:
+            raise NotFound(f"notice {notice_id} was not sent to this kiosk")
+        # A cancellation made on the hub stands; the kiosk's counts still update.
+        new_state = "cancelled" if current.state == "cancelled" else state
+        conn.execute(d.update().where(d.c.notice_id == notice_id, d.c.kiosk_id == kiosk["id"])
+                     .values(state=new_state, updated_at=moment, **counts))
+        record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts})
+    return {"id": notice_id, "state": new_state, **counts}
+
+
+def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) -> dict:
+    """Store the kiosk's health (whitelisted fields only) and mark it seen now."""
+    clean: dict = {}
+    for key, limit in HEARTBEAT_TEXT.items():
+        if key in body:
+            if not isinstance(body[key], str):
+                raise InvalidInput(f"{key} must be text")
+            clean[key] = body[key][:limit]
+    for key in HEARTBEAT_NUMBERS:
+        if key in body:
+            value = body[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise InvalidInput(f"{key} must be a number ≥ 0")
+            clean[key] = value
+    if "modem" in body:
+        if not isinstance(body["modem"], list) or not all(isinstance(m, dict) for m in body["modem"]):
+            raise InvalidInput("modem must be a list of objects")
+        plain = (str, int, float, bool, type(None))
+        clean["modem"] = [{key: m[key] for key in MODEM_KEYS if key in m and isinstance(m[key], plain)}
+                          for m in body["modem"][:8]]
+    if "sim_number" in body and isinstance(body["sim_number"], str):
+        clean["sim_number"] = body["sim_number"][:20]
+    k = db.kiosks
+    moment = db.now()
+    with db.write(engine) as conn:
+        previous = conn.execute(sa.select(k.c.last_seen).where(k.c.id == kiosk["id"])).scalar()
+        conn.execute(k.update().where(k.c.id == kiosk["id"]).values(
+            last_seen=moment, heartbeat=json.dumps(clean, ensure_ascii=False)))
+        if previous is None or moment - previous > settings.offline_after_seconds:
+            record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")})
+    return {"ok": True, "server_time": iso(moment), "heartbeat_seconds": settings.heartbeat_seconds}
+
+
+def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
+    """Upsert daily totals: {"days": [{"day", "requests", "requests_online", "help_tickets", "sms_parts"}]}."""
+    days = body.get("days")
+    if not isinstance(days, list) or not days or len(days) > 62:
+        raise InvalidInput("days must be a list of 1 to 62 daily totals")
+    rows = []
+    for entry in days:
+        if not isinstance(entry, dict) or not DAY_RE.match(str(entry.get("day", ""))):
+            raise InvalidInput("each day needs \"day\": \"YYYY-MM-DD\"")
+        counts = {key: _count(entry, key) for key in ("requests", "requests_online", "help_tickets", "sms_parts")}
+        if counts["requests_online"] > counts["requests"]:
+            raise InvalidInput(f"{entry['day']}: requests_online is more than requests")
+        rows.append((entry["day"], counts))
+    s = db.daily_stats
+    moment = db.now()
+    with db.write(engine) as conn:
+        for day, counts in rows:
+            updated = conn.execute(s.update().where(s.c.kiosk_id == kiosk["id"], s.c.day == day)
+                                   .values(updated_at=moment, **counts)).rowcount
+            if not updated:
+                conn.execute(s.insert().values(kiosk_id=kiosk["id"], day=day, updated_at=moment, **counts))
+        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]})
+    return {"ok": True, "days": len(rows)}

@@ -1,0 +1,193 @@
+"""Notices on the hub: compose (send), show, cancel, list, and the SMS relay fallback for offline kiosks.
+
+A notice goes to kiosks through one delivery row per (notice, kiosk). Its state moves
+pending → fetched (handed to the kiosk) → queued (the kiosk queued the SMS) → done, or to
+expired / cancelled. Sending is one transaction: the notice, every delivery, the kiosks' feed
+versions (their ETags) and the audit row, so a failed send leaves nothing behind.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from sms.segments import SegmentError, segment
+
+from . import db
+from .admin import iso, record
+from .errors import Conflict, InvalidInput, NotFound
+from .settings import HubSettings
+
+STATES = ("pending", "fetched", "queued", "done", "expired", "cancelled")
+GROUP_RE = re.compile(r"^[A-Z0-9]{1,20}$")
+EVERYONE = {"", "TATCA", "ALL"}
+MAX_TEXT = 2000
+MAX_EXPIRY_HOURS = 24 * 90
+
+
+def clean_text(text: str) -> str:
+    """NFC, trimmed, runs of spaces collapsed (line breaks kept, as the official typed them)."""
+    text = unicodedata.normalize("NFC", str(text or ""))
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
+    return "\n".join(lines).strip()
+
+
+def clean_group(group: str | None) -> str:
+    """A group code (HPN, CB…) upper-cased; '' means everyone (TATCA)."""
+    code = (group or "").strip().upper()
+    if code in EVERYONE:
+        return ""
+    if not GROUP_RE.match(code):
+        raise InvalidInput(f"group code {group!r}: letters and digits only, like HPN or CB (or TATCA)")
+    return code
+
+
+def parts_of(text: str, unaccented: bool = False) -> dict:
+    """SMS parts and encoding of `text` by the same segmenter the kiosk's outbox uses."""
+    try:
+        seg = segment(text, unaccented=unaccented)
+    except SegmentError as exc:
+        raise InvalidInput(str(exc)) from None
+    return {"parts": seg.count, "encoding": seg.encoding, "chars": len(seg.text)}
+
+
+def check_text(text: str, settings: HubSettings, unaccented: bool = False) -> tuple[str, int]:
+    """The cleaned text and its part count; InvalidInput if empty, too long or over max_parts."""
+    text = clean_text(text)
+    if not text:
+        raise InvalidInput("notice text is empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"notice text is {len(text)} characters; at most {MAX_TEXT}")
+    parts = parts_of(text, unaccented)["parts"]
+    if parts > settings.max_parts:
+        raise InvalidInput(f"notice is {parts} SMS parts; at most {settings.max_parts}: shorten it"
+                           + ("" if unaccented else " or send it unaccented"))
+    return text, parts
+
+
+def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] | None = None,
+         group: str | None = None, urgent: bool = False, expires_in_hours: float | None = None,
+         unaccented: bool = False, actor: str = "cli", allowed_kiosk_ids: set[int] | None = None) -> dict:
+    """Create a notice for the named kiosks (None: every active kiosk); returns {"id": …}.
+
+    `allowed_kiosk_ids` limits an official to their kiosks (None: no limit, for the CLI).
+    """
+    text, parts = check_text(text, settings, unaccented)
+    code = clean_group(group)
+    if expires_in_hours is not None and not 0 < expires_in_hours <= MAX_EXPIRY_HOURS:
+        raise InvalidInput(f"expiry must be between 0 and {MAX_EXPIRY_HOURS} hours")
+    if kiosks is not None and not kiosks:
+        raise InvalidInput("choose at least one kiosk (or --all)")
+    moment = db.now()
+    k = db.kiosks
+    with db.write(engine) as conn:
+        if kiosks is None:
+            query = sa.select(k.c.id, k.c.name).where(k.c.revoked_at.is_(None))
+            if allowed_kiosk_ids is not None:
+                query = query.where(k.c.id.in_(allowed_kiosk_ids))
+            targets = conn.execute(query).all()
+            if not targets:
+                raise InvalidInput("no active kiosks to send to (add one with `tdp hub add-kiosk`)")
+        else:
+            names = list(dict.fromkeys(n.strip() for n in kiosks))
+            rows = {r.name: r for r in conn.execute(
+                sa.select(k.c.id, k.c.name, k.c.revoked_at).where(k.c.name.in_(names)))}
+            unknown = [n for n in names if n not in rows]
+            if unknown:
+                raise NotFound(f"unknown kiosk: {', '.join(unknown)}")
+            revoked = [n for n in names if rows[n].revoked_at is not None]
+            if revoked:
+                raise InvalidInput(f"kiosk revoked: {', '.join(revoked)}")
+            if allowed_kiosk_ids is not None and any(rows[n].id not in allowed_kiosk_ids for n in names):
+                raise InvalidInput("you may only send to your own kiosks")
+            targets = [rows[n] for n in names]
+        notice_id = conn.execute(db.notices.insert().values(
+            text=text, urgent=bool(urgent), group_code=code, unaccented=bool(unaccented), parts=parts,
+            created_at=moment, expires_at=moment + expires_in_hours * 3600 if expires_in_hours else None,
+            created_by=actor)).inserted_primary_key[0]
+        conn.execute(db.deliveries.insert(), [
+            {"notice_id": notice_id, "kiosk_id": t.id, "state": "pending", "updated_at": moment} for t in targets])
+        conn.execute(k.update().where(k.c.id.in_([t.id for t in targets]))
+                     .values(feed_version=k.c.feed_version + 1))
+        record(conn, actor, "notice.send", {"id": notice_id, "kiosks": len(targets), "group": code or "TATCA",
+                                            "urgent": bool(urgent), "parts": parts})
+    return {"id": notice_id}
+
+
+def _state(delivery_state: str, notice: dict, moment: float) -> str:
+    if delivery_state in ("pending", "fetched") and notice["expires_at"] and notice["expires_at"] < moment:
+        return "expired"
+    return delivery_state
+
+
+def show(engine: Engine, notice_id: int, *, kiosk_ids: set[int] | None = None) -> dict:
+    """A notice with per-kiosk state and counts (only `kiosk_ids` if given, for a group leader)."""
+    n, d, k = db.notices, db.deliveries, db.kiosks
+    with db.read(engine) as conn:
+        notice = conn.execute(sa.select(n).where(n.c.id == notice_id)).mappings().first()
+        if notice is None:
+            raise NotFound(f"no notice {notice_id}")
+        query = (sa.select(k.c.id, k.c.name, d.c.state, d.c.recipients, d.c.sent, d.c.delivered, d.c.failed)
+                 .join(k, k.c.id == d.c.kiosk_id).where(d.c.notice_id == notice_id).order_by(k.c.name))
+        rows = conn.execute(query).mappings().all()
+    if kiosk_ids is not None:
+        rows = [r for r in rows if r["id"] in kiosk_ids]
+        if not rows:
+            raise NotFound(f"no notice {notice_id}")
+    moment = db.now()
+    return {
+        "id": notice["id"], "text": notice["text"], "group": notice["group_code"] or "TATCA",
+        "urgent": notice["urgent"], "parts": notice["parts"], "created_at": iso(notice["created_at"]),
+        "created_by": notice["created_by"], "expires_at": iso(notice["expires_at"]),
+        "cancelled": notice["cancelled_at"] is not None,
+        "kiosks": [{"name": r["name"], "state": _state(r["state"], notice, moment), "recipients": r["recipients"],
+                    "sent": r["sent"], "delivered": r["delivered"], "failed": r["failed"]} for r in rows],
+    }
+
+
+def cancel(engine: Engine, notice_id: int, *, actor: str = "cli", kiosk_ids: set[int] | None = None) -> dict:
+    """Cancel a notice: kiosks that have not finished stop (their queued SMS are withdrawn)."""
+    n, d, k = db.notices, db.deliveries, db.kiosks
+    moment = db.now()
+    with db.write(engine) as conn:
+        notice = conn.execute(sa.select(n.c.id, n.c.cancelled_at).where(n.c.id == notice_id)).first()
+        if notice is None:
+            raise NotFound(f"no notice {notice_id}")
+        targets = [r[0] for r in conn.execute(sa.select(d.c.kiosk_id).where(d.c.notice_id == notice_id))]
+        if kiosk_ids is not None and not set(targets) <= kiosk_ids:
+            raise InvalidInput("this notice also went to kiosks you do not manage; ask a ward official")
+        if notice.cancelled_at is not None:
+            raise Conflict(f"notice {notice_id} is already cancelled")
+        conn.execute(n.update().where(n.c.id == notice_id).values(cancelled_at=moment))
+        changed = [r[0] for r in conn.execute(
+            d.update().where(d.c.notice_id == notice_id, d.c.state.in_(("pending", "fetched", "queued")))
+            .values(state="cancelled", updated_at=moment).returning(d.c.kiosk_id))]
+        if changed:
+            conn.execute(k.update().where(k.c.id.in_(changed)).values(feed_version=k.c.feed_version + 1))
+        record(conn, actor, "notice.cancel", {"id": notice_id, "kiosks": len(changed)})
+    return {"id": notice_id, "cancelled": True, "kiosks": len(changed)}
+
+
+def recent(engine: Engine, *, kiosk_ids: set[int] | None = None, limit: int = 50) -> list[dict]:
+    """Newest notices with per-kiosk counts, for the console's Notices page."""
+    n, d = db.notices, db.deliveries
+    query = sa.select(n.c.id).order_by(n.c.id.desc()).limit(limit)
+    if kiosk_ids is not None:
+        query = query.where(n.c.id.in_(sa.select(d.c.notice_id).where(d.c.kiosk_id.in_(kiosk_ids))))
+    with db.read(engine) as conn:
+        ids = [r[0] for r in conn.execute(query)]
+    return [show(engine, i, kiosk_ids=kiosk_ids) for i in ids]
+
+
+def relay_command(text: str, group: str | None, urgent: bool = True, unaccented: bool = False) -> dict:
+    """The SMS an official texts to an offline kiosk's SIM instead (the relay syntax of issue 7).
+
+    The PIN stays a placeholder: the hub never knows officials' relay PINs.
+    """
+    keyword = "KC" if urgent else "TB"
+    body = clean_text(text).replace("\n", " ")
+    command = f"{keyword} <PIN> {clean_group(group) or 'TATCA'} {body}"
+    info = parts_of(command, unaccented)
+    return {"command": command, "parts": info["parts"], "encoding": info["encoding"]}

@@ -1,0 +1,25 @@
+"""The hub's own settings (the CLI maps `[hub_server]`/`[sms]` config onto them; hub never reads kiosk config)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class HubSettings:
+    """Everything the hub app and admin operations need to know, with units."""
+    database: str                      # SQLAlchemy URL
+    heartbeat_seconds: int = 30        # seconds between kiosk heartbeats
+    offline_after_missed: int = 3      # missed heartbeats before a kiosk counts as offline
+    max_parts: int = 10                # a notice over this many SMS parts is refused
+    price_per_part: int = 350          # VND per SMS part, for the cost shown while composing
+    online_target: float = 0.8         # target share (0-1) of requests submitted online
+    login_max_failures: int = 5        # wrong passwords in a row before an official is locked out
+    lockout_minutes: int = 15          # length of that lockout, in minutes
+    session_hours: int = 12            # console session lifetime, in hours
+    handout_lease_seconds: int = 120   # a notice handed out but never acknowledged is handed again after this
+    max_body_bytes: int = 64 * 1024    # largest accepted API request body, in bytes
+
+    @property
+    def offline_after_seconds(self) -> float:
+        """Seconds without a heartbeat after which a kiosk is offline."""
+        return self.heartbeat_seconds * self.offline_after_missed

@@ -1,0 +1,169 @@
+"""`tdp hub serve|add-kiosk|revoke-kiosk|add-official|kiosks|notice …`: run and administer the hub.
+
+These run on the hub machine and only call `hub/` functions; the config supplies `[hub_server]`
+(database URL, port, heartbeat period) and `[sms]`/`[report]` (part limit, price, online target).
+"""
+from __future__ import annotations
+
+import functools
+import getpass
+import sys
+
+from ..errors import TdpError
+
+
+class HubCommandError(TdpError):
+    """A hub error shown as one CLI line."""
+
+
+def _hub_errors(handler):
+    @functools.wraps(handler)
+    def wrapped(ctx):
+        from hub.errors import HubError
+        try:
+            return handler(ctx)
+        except HubError as exc:
+            raise HubCommandError(str(exc)) from None
+        finally:
+            engine = getattr(ctx, "hub_engine", None)
+            if engine is not None:
+                engine.dispose()
+    return wrapped
+
+
+def hub_settings(config):
+    """HubSettings from the kiosk config (the hub itself never reads kiosk config)."""
+    from hub.db import default_url
+    from hub.settings import HubSettings
+    server = config.hub_server
+    return HubSettings(
+        database=server.database or default_url(config.source, config.storage.data_dir),
+        heartbeat_seconds=server.heartbeat_seconds, offline_after_missed=server.offline_after_missed,
+        max_parts=config.sms.max_parts, price_per_part=config.sms.price_per_part,
+        online_target=config.report.online_target, login_max_failures=server.login_max_failures,
+        lockout_minutes=server.lockout_minutes)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _engine(ctx):
+    from hub.db import open_hub
+    settings = hub_settings(ctx.config)
+    ctx.hub_engine = open_hub(settings.database, pool_size=2)
+    return settings, ctx.hub_engine
+
+
+def register(cli) -> None:
+    grp = cli.group("hub", help="the officials' hub: web console and kiosk API")
+    p = grp.command("serve", _hub_errors(_serve), help="run the hub (kiosk API + web console) with uvicorn")
+    p.add_argument("--host", help="address to listen on (default [hub_server] host)")
+    p.add_argument("--port", type=int, help="TCP port (default [hub_server] port)")
+    p = grp.command("add-kiosk", _hub_errors(_add_kiosk), help="register a kiosk and print its token once",
+                    json=True)
+    p.add_argument("name", help="kiosk name, e.g. tdp1-phuong-demo")
+    p.add_argument("--ward", default="", help="ward the kiosk belongs to")
+    p.add_argument("--sim", default="", help="the kiosk SIM's phone number (shown for the SMS fallback)")
+    p = grp.command("revoke-kiosk", _hub_errors(_revoke_kiosk), help="revoke a kiosk's token", json=True)
+    p.add_argument("name")
+    p = grp.command("add-official", _hub_errors(_add_official), help="create a console account", json=True)
+    p.add_argument("--login", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=("ward", "group"))
+    p.add_argument("--kiosk", help="a group leader's kiosk")
+    p.add_argument("--ward", default="", help="a ward official's ward (empty: every kiosk)")
+    p.add_argument("--password-stdin", action="store_true", required=True,
+                   help="read the password from standard input (never from the command line)")
+    grp.command("kiosks", _hub_errors(_kiosks), help="list kiosks with online state and last heartbeat", json=True)
+    notice = grp.group("notice", help="send, show or cancel notices")
+    p = notice.command("send", _hub_errors(_notice_send), help="send a notice to kiosks", json=True)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--kiosk", action="append", metavar="NAME", help="target kiosk (repeatable)")
+    target.add_argument("--all", action="store_true", help="every active kiosk")
+    p.add_argument("--group", help="group code (HPN, CB…); default everyone (TATCA)")
+    p.add_argument("--text", required=True)
+    p.add_argument("--urgent", action="store_true", help="ignores quiet hours and goes first")
+    p.add_argument("--expires-in", type=float, metavar="HOURS", help="not sent after this many hours")
+    p.add_argument("--unaccented", action="store_true", help="send without diacritics (fewer SMS parts)")
+    p = notice.command("show", _hub_errors(_notice_show), help="a notice with per-kiosk state and counts",
+                       json=True)
+    p.add_argument("id", type=int)
+    p = notice.command("cancel", _hub_errors(_notice_cancel), help="cancel a notice", json=True)
+    p.add_argument("id", type=int)
+
+
+def _serve(ctx):
+    from hub.app import serve
+    server = ctx.config.hub_server
+    settings = hub_settings(ctx.config)
+    serve(settings, host=ctx.args.host or server.host, port=ctx.args.port or server.port)
+
+
+def _add_kiosk(ctx):
+    from hub import admin
+    settings, engine = _engine(ctx)
+    result = admin.add_kiosk(engine, ctx.args.name, ctx.args.ward, sim_number=ctx.args.sim, actor=_actor())
+    ctx.emit(result, f"kiosk {result['name']} added. Its token (shown only now; put it in the kiosk's "
+                     f"[hub] token):\n{result['token']}")
+
+
+def _revoke_kiosk(ctx):
+    from hub import admin
+    settings, engine = _engine(ctx)
+    ctx.emit(admin.revoke_kiosk(engine, ctx.args.name, actor=_actor()), f"kiosk {ctx.args.name} revoked")
+
+
+def _add_official(ctx):
+    from hub import admin
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings, engine = _engine(ctx)
+    result = admin.add_official(engine, ctx.args.login, ctx.args.name, ctx.args.role, password,
+                                kiosk=ctx.args.kiosk, ward=ctx.args.ward, actor=_actor())
+    ctx.emit(result, f"official {result['login']} ({result['role']}) added")
+
+
+def _kiosks(ctx):
+    from hub import admin
+    settings, engine = _engine(ctx)
+    rows = admin.list_kiosks(engine, settings)
+
+    def text():
+        if not rows:
+            return "no kiosks yet (tdp hub add-kiosk NAME)"
+        return "\n".join(f"{r['name']:<24} {'online ' if r['online'] else 'OFFLINE'} last seen "
+                         f"{r['last_seen'] or 'never'}{'  (revoked)' if r['revoked'] else ''}" for r in rows)
+    ctx.emit(rows, text)
+
+
+def _notice_send(ctx):
+    from hub import notices
+    settings, engine = _engine(ctx)
+    a = ctx.args
+    result = notices.send(engine, settings, a.text, kiosks=None if a.all else a.kiosk, group=a.group,
+                          urgent=a.urgent, expires_in_hours=a.expires_in, unaccented=a.unaccented,
+                          actor=_actor())
+    ctx.emit(result, f"notice {result['id']} queued for kiosks")
+
+
+def _notice_show(ctx):
+    from hub import notices
+    settings, engine = _engine(ctx)
+    data = notices.show(engine, ctx.args.id)
+
+    def text():
+        lines = [f"notice {data['id']} → {data['group']}: {data['text']}"]
+        lines += [f"  {k['name']:<24} {k['state']:<9} recipients {k['recipients']} sent {k['sent']} "
+                  f"delivered {k['delivered']} failed {k['failed']}" for k in data["kiosks"]]
+        return "\n".join(lines)
+    ctx.emit(data, text)
+
+
+def _notice_cancel(ctx):
+    from hub import notices
+    settings, engine = _engine(ctx)
+    result = notices.cancel(engine, ctx.args.id, actor=_actor())
+    ctx.emit(result, f"notice {result['id']} cancelled")

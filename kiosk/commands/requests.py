@@ -1,0 +1,81 @@
+"""`tdp request new|show|update|list`: dossiers handed in at the kiosk, with tracking codes."""
+from __future__ import annotations
+
+from .. import dossiers, receipts
+from .. import phone as phones
+
+
+def register(cli) -> None:
+    group = cli.group("request", help="requests (dossiers) handed in by residents")
+    p = group.command("new", _new, help="record a request and print its tracking code", json=True)
+    p.add_argument("--procedure", required=True, metavar="CODE", help="procedure code (tdp procedures list)")
+    p.add_argument("--name", required=True, help="resident's full name")
+    p.add_argument("--phone", required=True, help="resident's mobile number (SMS updates go there)")
+    p.add_argument("--citizen-id", metavar="ID", help="12-digit CCCD or 9-digit CMND (stored, shown masked)")
+    p.add_argument("--notes", default="", metavar="T", help="free notes")
+    p.add_argument("--channel", default="kiosk", choices=dossiers.CHANNELS, help="how it was handed in")
+    p.add_argument("--volunteer", default="", metavar="NAME", help="volunteer on duty, printed on the receipt")
+    p.add_argument("--by", default="", metavar="NAME", help="who records it (default: the volunteer)")
+    p.add_argument("--print", dest="print_receipt", action="store_true",
+                   help="print the receipt now (kept for reprint if the printer fails)")
+    p = group.command("show", _show, help="one request with its history (citizen ID masked)", json=True)
+    p.add_argument("code", help="tracking code, e.g. TDP1-2611-7Q4K")
+    p = group.command("update", _update, help="move a request to its next status (SMS queued)", json=True)
+    p.add_argument("code", help="tracking code")
+    p.add_argument("--status", required=True, choices=dossiers.STATUSES, help="new status")
+    p.add_argument("--by", default="", metavar="NAME", help="who makes the change")
+    p.add_argument("--note", default="", metavar="T", help="note kept in the history")
+    p = group.command("list", _list, help="list requests, newest first", json=True)
+    p.add_argument("--status", choices=dossiers.STATUSES, help="only this status")
+    p.add_argument("--phone", metavar="P", help="only this resident's phone")
+
+
+def _prefix(ctx) -> str:
+    return receipts.prefix(ctx.config)
+
+
+def _new(ctx):
+    a = ctx.args
+    dossier = dossiers.create(ctx.store, procedure_code=a.procedure, full_name=a.name, phone=a.phone,
+                              citizen_id=a.citizen_id, notes=a.notes, channel=a.channel, volunteer=a.volunteer,
+                              by=a.by, prefix=_prefix(ctx), timezone=ctx.config.site.timezone)
+    data = {"code": dossier.code, "status": dossier.status, "appointment_date": dossier.appointment_date,
+            "procedure_code": dossier.procedure_code}
+    lines = [dossier.code,
+             f"  {dossier.procedure_name}; hẹn trả {dossiers.display_date(dossier.appointment_date)}; SMS queued"]
+    if a.print_receipt:
+        outcome = receipts.print_receipt(ctx.store, ctx.config, dossier.code)
+        data["print"] = outcome.as_dict()
+        lines.append(f"  receipt: {outcome.message}")
+    ctx.emit(data, "\n".join(lines))
+
+
+def _describe(d: dossiers.Dossier) -> str:
+    lines = [f"{d.code}  {d.status} ({d.status_label})",
+             f"  {d.procedure_code}: {d.procedure_name}",
+             f"  {d.full_name}, {phones.masked(d.phone)}" + (f", ID {d.masked_citizen_id}" if d.citizen_id else ""),
+             f"  channel {d.channel}; hẹn trả {dossiers.display_date(d.appointment_date)}"
+             + (f"; volunteer {d.volunteer}" if d.volunteer else "")]
+    if d.notes:
+        lines.append(f"  notes: {d.notes}")
+    for e in d.events:
+        lines.append(f"  {e.at}  {e.status:<21} {e.by or '-'}" + (f"  {e.note}" if e.note else ""))
+    return "\n".join(lines)
+
+
+def _show(ctx):
+    dossier = dossiers.get(ctx.store, ctx.args.code, _prefix(ctx))
+    ctx.emit(dossier.public(), lambda: _describe(dossier))
+
+
+def _update(ctx):
+    a = ctx.args
+    dossier = dossiers.update_status(ctx.store, a.code, a.status, by=a.by, note=a.note, prefix=_prefix(ctx))
+    ctx.emit(dossier.public(), f"{dossier.code}: {dossier.status} ({dossier.status_label}); SMS queued")
+
+
+def _list(ctx):
+    found = dossiers.list_dossiers(ctx.store, status=ctx.args.status, phone=ctx.args.phone)
+    rows = [{k: v for k, v in d.public().items() if k not in ("history", "next_statuses")} for d in found]
+    ctx.emit(rows, lambda: "\n".join(
+        f"{d.code}  {d.status:<21} {d.procedure_code:<15} {d.full_name}" for d in found) or "no requests")

@@ -1,0 +1,331 @@
+"""The kiosk's hub client: pulls notices, queues their SMS locally, reports counts and health back.
+
+Personal data never leaves the kiosk: groups are resolved to consenting members' phones here,
+and the hub only ever receives counts (recipients, sent, delivered, failed, daily totals) and
+device health. A notice's SMS are queued with the idempotency key `hub:<notice id>:<phone>`, so
+a notice handed out twice (lost reply, hub restart) is still sent once.
+
+Polling uses the hub's ETag (`If-None-Match`): an unchanged feed costs one tiny 304, so the kiosk
+polls every `[hub] poll_seconds` and gets a new notice within that time. Every HTTP call has a
+timeout; a failing hub is retried with exponential backoff and full jitter (capped), and the
+kiosk keeps working meanwhile (this runs in its own thread or service, never on the UI thread).
+Times: seconds (monotonic for scheduling, UTC ISO 8601 for stored state).
+"""
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable
+
+import requests
+
+from sms import outbox
+from sms.storage import Database, Migration
+
+from . import __version__, directory, notices
+from .config import Config
+from .errors import NotFound, TdpError
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT, READ_TIMEOUT = 5.0, 15.0
+FULL_FETCH_SECONDS = 60.0       # fetch without If-None-Match this often, to pick up re-handed notices
+DAILY_SECONDS = 3600.0          # send daily totals this often
+DAILY_DAYS = 7                  # how many recent days each daily report covers
+BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
+TRACK_DAYS = 14                 # hub notices whose counts are still reported
+MODEM_FIELDS = ("port", "state", "operator", "signal", "registration", "sent", "updated_at")
+
+MIGRATIONS = [
+    Migration("0001_sync_state", """
+        CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """),
+]
+
+
+class SyncError(TdpError):
+    """The hub could not be used; the message says why in one line."""
+
+
+class HubUnreachable(SyncError):
+    """Network error, timeout or a 5xx: worth retrying later."""
+
+
+class HubRejected(SyncError):
+    """The hub answered 4xx (wrong or revoked token, bad request): retrying the same call will not help."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def backoff_delay(attempt: int, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait before retry number `attempt` (1, 2, …): full jitter over base·2^(attempt-1), capped."""
+    return rng.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+class HubClient:
+    """The /api/v1 calls, each with a (connect, read) timeout, TLS verification and env proxies."""
+
+    def __init__(self, url: str, token: str, *, ca_bundle: str = "", session: requests.Session | None = None,
+                 timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)):
+        if not url:
+            raise SyncError("no hub configured: set [hub] url and token")
+        if not token:
+            raise SyncError("no kiosk token: set [hub] token (from `tdp hub add-kiosk`)")
+        self.base = url.rstrip("/") + "/api/v1"
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        # requests takes HTTP(S)_PROXY / NO_PROXY from the environment (trust_env) by default.
+        self.session.verify = ca_bundle or True
+        self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": f"tdp-kiosk/{__version__}"})
+
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise HubUnreachable(f"TLS check of the hub failed (set [hub] ca_bundle?): {exc}") from None
+        except requests.exceptions.RequestException as exc:
+            raise HubUnreachable(f"hub unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 500:
+            raise HubUnreachable(f"hub error {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("error", "")
+            except ValueError:
+                message = response.text[:200]
+            raise HubRejected(f"hub refused {method} {path}: {response.status_code} {message}",
+                              response.status_code)
+        return response
+
+    def heartbeat(self, payload: dict) -> dict:
+        return self._call("POST", "/heartbeat", json=payload).json()
+
+    def fetch(self, etag: str | None = None) -> tuple[dict | None, str | None]:
+        """(body, etag); body is None when the feed is unchanged (304)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self._call("GET", "/notices", headers=headers)
+        if response.status_code == 304:
+            return None, response.headers.get("ETag", etag)
+        return response.json(), response.headers.get("ETag")
+
+    def report(self, notice_id: int, payload: dict) -> dict:
+        return self._call("POST", f"/notices/{int(notice_id)}/report", json=payload).json()
+
+    def daily(self, days: list[dict]) -> dict:
+        return self._call("POST", "/daily", json={"days": days}).json()
+
+
+def _key_prefix(notice_id: int) -> str:
+    # The trailing colon keeps notice 1 from matching the keys of notice 10, 11, …
+    return f"hub:{int(notice_id)}:"
+
+
+def notice_counts(db: Database, notice_id: int) -> dict:
+    """What the kiosk reports for one hub notice: state and message counts (no phones)."""
+    messages = outbox.counts(db, _key_prefix(notice_id))["messages"]
+    open_ = messages["queued"] + messages["sending"]
+    return {"state": "queued" if open_ else "done", "recipients": sum(messages.values()),
+            "sent": messages["sent"] + messages["delivered"], "delivered": messages["delivered"],
+            "failed": messages["failed"] + messages["expired"]}
+
+
+@dataclass
+class Sync:
+    """One kiosk's sync loop. `clock` is monotonic seconds; `wait(seconds)` returns True to stop."""
+    db: Database
+    config: Config
+    client: HubClient | None = None
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    etag: str | None = None
+    failures: int = 0
+    heartbeat_seconds: float = 30.0
+    _last_full: float = float("-inf")
+    _last_heartbeat: float = float("-inf")
+    _last_daily: float = float("-inf")
+    _reported: dict = field(default_factory=dict)
+    _started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self):
+        if self.client is None:
+            hub = self.config.hub
+            self.client = HubClient(hub.url, hub.token, ca_bundle=hub.ca_bundle)
+
+    # --- one pass --------------------------------------------------------------------------
+    def run_once(self, *, full: bool = True) -> dict:
+        """Heartbeat, fetch, queue, report: one complete pass. Raises SyncError if the hub fails."""
+        summary = {"queued": [], "skipped": [], "cancelled": [], "reported": 0}
+        moment = self.clock()
+        try:
+            if full or moment - self._last_heartbeat >= self.heartbeat_seconds:
+                answer = self.client.heartbeat(self.heartbeat_payload())
+                self.heartbeat_seconds = float(answer.get("heartbeat_seconds") or self.heartbeat_seconds)
+                self._last_heartbeat = moment
+            use_etag = not full and moment - self._last_full < FULL_FETCH_SECONDS
+            body, self.etag = self.client.fetch(self.etag if use_etag else None)
+            if not use_etag:
+                self._last_full = moment
+            if body is not None:
+                for notice in body.get("notices", []):
+                    key = "queued" if self.apply_notice(notice) else "skipped"
+                    summary[key].append(notice["id"])
+                for notice_id in body.get("cancelled", []):
+                    if self.apply_cancel(notice_id):
+                        summary["cancelled"].append(notice_id)
+            summary["reported"] = self.report_progress()
+            if full or moment - self._last_daily >= DAILY_SECONDS:
+                self.client.daily(self.daily_totals())
+                self._last_daily = moment
+        except HubUnreachable:
+            self._set_state("unreachable")
+            raise
+        except HubRejected as exc:
+            self._set_state("rejected" if exc.status == 401 else "error")
+            raise
+        self._set_state("ok")
+        return summary
+
+    def apply_notice(self, notice: dict) -> bool:
+        """Post a fetched notice and queue its SMS (idempotent); False if it had expired."""
+        notice_id = int(notice["id"])
+        expires = notice.get("expires_at")
+        if expires and datetime.fromisoformat(expires) <= datetime.now(timezone.utc):
+            self.client.report(notice_id, {"state": "expired"})
+            return False
+        group = notice.get("group") or "TATCA"
+        try:
+            phones = directory.recipients(self.db, None if group == "TATCA" else group)
+        except NotFound:
+            log.warning("hub notice %s is for group %s, which this kiosk does not have", notice_id, group)
+            phones = []
+        with self.db.transaction():
+            notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id),
+                         urgent=bool(notice.get("urgent")), group_code=group, expires_at=expires, posted_by="hub")
+            if phones:
+                outbox.enqueue_many(self.db, phones, notice["text"], priority="urgent" if notice.get("urgent") else
+                                    "normal", key_prefix=f"hub:{notice_id}", unaccented=bool(notice.get("unaccented")),
+                                    max_parts=self.config.sms.max_parts, source="hub")
+        self._report(notice_id, notice_counts(self.db, notice_id))
+        return True
+
+    def apply_cancel(self, notice_id: int) -> bool:
+        """Withdraw a cancelled notice's unsent SMS and take it off the board; True if that changed anything."""
+        try:
+            changed = notices.cancel(self.db, source="hub", external_id=str(notice_id))
+        except NotFound:
+            return False
+        if not changed:
+            return False
+        outbox.cancel(self.db, _key_prefix(notice_id))
+        self._report(notice_id, {**notice_counts(self.db, notice_id), "state": "cancelled"})
+        return True
+
+    def _report(self, notice_id: int, counts: dict) -> None:
+        self.client.report(notice_id, counts)
+        self._reported[notice_id] = counts
+
+    def report_progress(self) -> int:
+        """Report counts of recent hub notices whose counts changed since last reported; returns how many."""
+        since = (datetime.now(timezone.utc) - timedelta(days=TRACK_DAYS)).isoformat(timespec="seconds")
+        sent = 0
+        for row in self.db.query("SELECT external_id, cancelled_at FROM notices WHERE source = 'hub' "
+                                 "AND created_at >= ?", (since,)):
+            notice_id = int(row["external_id"])
+            counts = notice_counts(self.db, notice_id)
+            if row["cancelled_at"]:
+                counts["state"] = "cancelled"
+            if self._reported.get(notice_id) != counts:
+                self._report(notice_id, counts)
+                sent += 1
+        return sent
+
+    # --- what the hub learns about the kiosk -------------------------------------------------
+    def heartbeat_payload(self) -> dict:
+        """Version, uptime, modem health, queue depth, printer state and free disk: no personal data."""
+        from sms import gateway
+        modems = [{k: row.get(k) for k in MODEM_FIELDS} for row in gateway.health(self.db)]
+        try:
+            disk_free = shutil.disk_usage(self.config.storage.data_dir).free // (1024 * 1024)
+        except OSError:
+            disk_free = 0
+        return {"version": __version__, "uptime_s": round(_uptime(self._started)), "modem": modems,
+                "queue_depth": outbox.queue_depth(self.db), "printer": _printer_state(self.config),
+                "disk_free_mb": disk_free}
+
+    def daily_totals(self, today: date | None = None) -> list[dict]:
+        """Counts per local day for the last DAILY_DAYS days: requests, online requests, help tickets, SMS parts."""
+        from . import report
+        today = today or datetime.now(timezone.utc).date()
+        days = []
+        for offset in range(DAILY_DAYS - 1, -1, -1):
+            day = today - timedelta(days=offset)
+            built = report.build(self.db, self.config, day, day)
+            days.append({"day": day.isoformat(), "requests": built["requests"]["total"],
+                         "requests_online": built["requests"]["online"],
+                         "help_tickets": built["help_tickets"]["total"], "sms_parts": built["sms"]["sent"]})
+        return days
+
+    # --- the loop ----------------------------------------------------------------------------
+    def run_forever(self, stop: threading.Event, wait: Callable[[float], bool] | None = None) -> None:
+        """Poll until `stop` is set; back off (exponential, full jitter) while the hub fails."""
+        wait = wait or stop.wait
+        first = True
+        while not stop.is_set():
+            try:
+                self.run_once(full=first)
+                first = False
+                self.failures = 0
+                delay = self.config.hub.poll_seconds
+            except HubRejected as exc:
+                log.warning("%s", exc)
+                self.failures += 1
+                delay = max(self.config.hub.poll_seconds, backoff_delay(self.failures, self.rng, cap=BACKOFF_CAP))
+            except (SyncError, TdpError) as exc:
+                log.info("sync: %s", exc)
+                self.failures += 1
+                delay = backoff_delay(self.failures, self.rng)
+            except Exception:  # the service loop must outlive any one bad pass (a bug, a broken proxy reply)
+                log.exception("sync pass failed")
+                self.failures += 1
+                delay = backoff_delay(self.failures, self.rng)
+            if wait(delay):
+                return
+
+    def _set_state(self, state: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO sync_state (key, value, updated_at) VALUES ('hub', ?, ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                         (state, directory.now()))
+
+
+def hub_state(db: Database, config: Config) -> bool | None:
+    """For Home and doctor: None if no hub is configured, else whether the last sync reached it."""
+    if not config.hub.url:
+        return None
+    row = db.query_one("SELECT value FROM sync_state WHERE key = 'hub'")
+    return bool(row and row["value"] == "ok")
+
+
+def _uptime(started: float) -> float:
+    try:
+        with open("/proc/uptime") as handle:
+            return float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - started
+
+
+def _printer_state(config: Config) -> str:
+    if not config.printer.queue:
+        return "pdf"
+    try:
+        import cups
+        attrs = cups.Connection().getPrinterAttributes(config.printer.queue)
+    except Exception:  # pycups raises its own IPPError/RuntimeError family; any failure means "down"
+        return "down"
+    return {3: "ready", 4: "printing", 5: "stopped"}.get(attrs.get("printer-state"), "unknown")

@@ -1,0 +1,211 @@
+"""kiosk/sync.py against a live hub on a real socket and a real kiosk store seeded with the demo ward."""
+from __future__ import annotations
+
+import random
+import socket
+
+import pytest
+import sqlalchemy as sa
+
+from hub import admin, db as hub_db, notices as hub_notices
+from hub.app import create_app
+from hub.settings import HubSettings
+from kiosk import config as config_module, demo, directory, notices, phone as phones
+from kiosk.sync import HubClient, HubRejected, HubUnreachable, Sync, backoff_delay, hub_state
+from sms import outbox
+from tests.hub.conftest import LiveHub
+
+
+@pytest.fixture
+def hub(tmp_path):
+    settings = HubSettings(database=f"sqlite:///{tmp_path / 'hubside' / 'hub.sqlite3'}")
+    engine = hub_db.open_hub(settings.database)
+    live = LiveHub(create_app(settings, engine)).start()
+    live.settings, live.engine = settings, engine
+    live.path = tmp_path / "hubside" / "hub.sqlite3"
+    live.token = admin.add_kiosk(engine, "tdp1", "Phường Demo")["token"]
+    yield live
+    live.stop()
+    engine.dispose()
+
+
+@pytest.fixture
+def kiosk_config(tmp_path, hub, store):
+    return config_module.from_dict({"storage": {"path": store.path},
+                                    "hub": {"url": hub.url, "token": hub.token, "poll_seconds": 1}})
+
+
+@pytest.fixture
+def ward(store, kiosk_config):
+    demo.seed(store, kiosk_config)
+    return store
+
+
+def sms_keys(db, notice_id):
+    return sorted(m["key"] for m in outbox.messages(db, key_prefix=f"hub:{notice_id}:", limit=10_000))
+
+
+def test_a_group_notice_reaches_exactly_the_consenting_members(hub, ward, kiosk_config):
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Họp Hội phụ nữ 19h tối nay", group="HPN")["id"]
+    summary = Sync(ward, kiosk_config).run_once()
+    assert summary["queued"] == [notice_id]
+    members = directory.recipients(ward, "HPN")
+    assert 0 < len(members) < len(directory.recipients(ward))
+    assert sms_keys(ward, notice_id) == sorted(f"hub:{notice_id}:{p}" for p in members)
+    (board,) = notices.current(ward)
+    assert board["text"] == "Họp Hội phụ nữ 19h tối nay" and board["source"] == "hub"
+    (k,) = hub_notices.show(hub.engine, notice_id)["kiosks"]
+    assert k["state"] == "queued" and k["recipients"] == len(members)
+
+
+def test_a_notice_fetched_twice_is_queued_once(hub, ward, kiosk_config):
+    hub.settings.handout_lease_seconds = 0     # the hub hands it out again on every fetch
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Cắt điện 8h-11h", urgent=True)["id"]
+    sync = Sync(ward, kiosk_config)
+    sync.run_once()
+    first = sms_keys(ward, notice_id)
+    with hub.engine.begin() as conn:   # as if the kiosk's acknowledgement had been lost
+        conn.execute(hub_db.deliveries.update().values(state="fetched"))
+    assert sync.run_once()["queued"] == [notice_id]
+    assert sms_keys(ward, notice_id) == first and len(first) == len(directory.recipients(ward))
+    assert len(notices.current(ward)) == 1
+
+
+def test_cancel_on_the_hub_withdraws_unsent_sms_and_the_board_notice(hub, ward, kiosk_config):
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Họp chi bộ", group="CB")["id"]
+    sync = Sync(ward, kiosk_config)
+    sync.run_once()
+    hub_notices.cancel(hub.engine, notice_id)
+    assert sync.run_once(full=False)["cancelled"] == [notice_id]
+    assert notices.current(ward) == []
+    assert outbox.counts(ward, f"hub:{notice_id}:")["parts"]["queued"] == 0
+    assert hub_notices.show(hub.engine, notice_id)["kiosks"][0]["state"] == "cancelled"
+
+
+def test_an_expired_notice_is_neither_sent_nor_posted(hub, ward, kiosk_config):
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Cũ rồi", kiosks=["tdp1"], expires_in_hours=1)["id"]
+    sync = Sync(ward, kiosk_config)
+    applied = sync.apply_notice({"id": notice_id, "text": "Cũ rồi", "group": "TATCA",
+                                 "expires_at": "2020-01-01T00:00:00+00:00"})
+    assert applied is False
+    assert sms_keys(ward, notice_id) == [] and notices.current(ward) == []
+    assert hub_notices.show(hub.engine, notice_id)["kiosks"][0]["state"] == "expired"
+
+
+def test_nothing_personal_reaches_the_hub(hub, ward, kiosk_config):
+    for group in ("HPN", "CB", "TATCA", "NCT"):
+        hub_notices.send(hub.engine, hub.settings, f"Thông báo cho {group}", group=group)
+    sync = Sync(ward, kiosk_config)
+    sync.run_once()
+    sync.run_once()
+    always_open = outbox.Policy(quiet_start="00:00", quiet_end="00:00")
+    for ref in range(10):                # the modem sends a few parts, so counts travel up too
+        part = outbox.claim_next(ward, "modem0", policy=always_open)
+        outbox.mark_sent(ward, part.id, ref, "modem0")
+    sync.run_once()
+    assert any(k["sent"] for n in hub_notices.recent(hub.engine) for k in n["kiosks"])
+    hub.engine.dispose()
+    raw = b"".join(p.read_bytes() for p in hub.path.parent.glob("hub.sqlite3*"))
+    with hub.engine.connect() as conn:
+        dumped = "\n".join(str(tuple(row)) for table in hub_db.metadata.sorted_tables
+                           for row in conn.execute(sa.select(table))).encode()
+    assert b"sent" in dumped or b"queued" in dumped    # the search does see the hub's data
+    residents = ward.query("SELECT r.full_name, r.phone, h.address FROM residents r "
+                           "LEFT JOIN households h ON h.id = r.household_id")
+    assert len(residents) == 100
+    for person in residents:
+        forms = [person["full_name"], person["address"]]
+        if person["phone"]:
+            forms += [person["phone"], phones.national(person["phone"]), person["phone"].lstrip("+")]
+        for form in filter(None, forms):
+            for blob in (raw, dumped):
+                assert form.encode() not in blob, f"{form!r} leaked to the hub"
+
+
+def test_heartbeat_reports_health_counts_only(hub, ward, kiosk_config):
+    payload = Sync(ward, kiosk_config).heartbeat_payload()
+    assert set(payload) == {"version", "uptime_s", "modem", "queue_depth", "printer", "disk_free_mb"}
+    Sync(ward, kiosk_config).run_once()
+    (row,) = admin.list_kiosks(hub.engine, hub.settings)
+    assert row["online"] and row["heartbeat"]["version"] == payload["version"]
+
+
+def test_daily_totals_reach_the_hub(hub, ward, kiosk_config):
+    Sync(ward, kiosk_config).run_once()
+    with hub.engine.connect() as conn:
+        days = conn.execute(sa.select(hub_db.daily_stats.c.day)).all()
+    assert len(days) == 7
+
+
+def test_revoked_token_is_rejected_and_home_shows_hub_unreachable(hub, ward, kiosk_config):
+    sync = Sync(ward, kiosk_config)
+    sync.run_once()
+    assert hub_state(ward, kiosk_config) is True
+    admin.revoke_kiosk(hub.engine, "tdp1")
+    with pytest.raises(HubRejected) as caught:
+        sync.run_once()
+    assert caught.value.status == 401
+    assert hub_state(ward, kiosk_config) is False
+
+
+def test_a_hub_that_never_answers_times_out(ward, kiosk_config):
+    with socket.socket() as silent:      # accepts connections (backlog) but never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = HubClient(f"http://127.0.0.1:{silent.getsockname()[1]}", "t" * 43, timeout=(1.0, 0.3))
+        with pytest.raises(HubUnreachable):
+            client.fetch()
+
+
+def test_tls_verification_stays_on_and_uses_the_ca_bundle(tmp_path):
+    assert HubClient("https://hub.example", "t").session.verify is True
+    bundle = tmp_path / "ca.pem"
+    assert HubClient("https://hub.example", "t", ca_bundle=str(bundle)).session.verify == str(bundle)
+    assert HubClient("https://hub.example", "t").session.trust_env      # proxies from the environment
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    rng = random.Random(1)
+    samples = {attempt: [backoff_delay(attempt, rng) for _ in range(200)] for attempt in (1, 3, 6, 20)}
+    assert max(samples[1]) <= 2 and max(samples[3]) <= 8 and max(samples[6]) <= 64 and max(samples[20]) <= 300
+    assert max(samples[20]) > 200 and len(set(samples[6])) > 100
+
+
+def test_an_hour_without_hub_then_it_catches_up(hub, ward, kiosk_config):
+    """The hub is unreachable for an hour of simulated time: the kiosk backs off, then catches up."""
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Thông báo khi mất mạng", group="HPN")["id"]
+    import threading
+    sync = Sync(ward, kiosk_config, rng=random.Random(3))
+    real_base = sync.client.base
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    sync.client.base = f"http://127.0.0.1:{dead_port}/api/v1"
+    simulated, delays = [0.0], []
+    stop = threading.Event()
+
+    def wait(delay):
+        delays.append(delay)
+        simulated[0] += delay
+        if simulated[0] >= 3600 and sync.client.base != real_base:
+            sync.client.base = real_base          # the hub is back after an hour
+        elif sync.client.base == real_base and sms_keys(ward, notice_id):
+            return True
+        return False
+
+    sync.run_forever(stop, wait=wait)
+    outage = delays[:-1]
+    assert simulated[0] >= 3600 and max(outage) <= 300
+    assert len(outage) < 60, "backed off: far fewer than one attempt per poll during the outage"
+    assert len(sms_keys(ward, notice_id)) == len(directory.recipients(ward, "HPN"))
+
+
+def test_tdp_sync_once_json(hub, ward, kiosk_config, tdp, config_path):
+    config_path.write_text(config_path.read_text() + f'\n[hub]\nurl = "{hub.url}"\ntoken = "{hub.token}"\n')
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Qua lệnh tdp sync")["id"]
+    r = tdp("sync", "--once", "--json")
+    assert r.code == 0, r.err
+    assert r.data["queued"] == [notice_id]
+    config_path.write_text(config_path.read_text().replace(hub.token, "wrong-token"))
+    bad = tdp("sync", "--once")
+    assert bad.code == 1 and "401" in bad.err and len(bad.err.splitlines()) == 1

@@ -1,0 +1,155 @@
+"""Read-aloud and large-text scenarios, run by tests/ui/pilot.py inside the real kiosk app."""
+from __future__ import annotations
+
+import os
+
+LARGE_TEXT_SCREENS = ("guides", "request", "check", "call", "notices", "register", "rating")
+
+
+def _shoot(path):
+    from kiosk.ui.kioskapp import save_screenshot
+    save_screenshot(path)
+
+
+def _reader():
+    from kiosk.ui.listen import reader
+    return reader()
+
+
+def _bar_buttons(ui):
+    """Ids of the Listen bar buttons on the current screen, in order."""
+    bar = ui.find("listen_button").parent or ui.find("volume_up").parent
+    if bar is None:
+        return []
+    names = {id(widget): name for name, widget in bar.ids.items()}
+    return [names[id(child)] for child in reversed(bar.children)]
+
+
+def _wait_started(ui, what):
+    player = _reader().speaker.player
+    yield from ui.wait(lambda: player.started.is_set() or bool(player.error), 10, what)
+
+
+def listen_home(ui):
+    """Home → "Nghe": the Home prompt plays; then a second tap plays it again from the cache."""
+    yield from ui.wait_screen("home")
+    yield None
+    ui.result["buttons"] = _bar_buttons(ui)
+    reader = _reader()
+    yield from ui.tap("listen_button")
+    yield from _wait_started(ui, "playback")
+    player = reader.speaker.player
+    yield from ui.wait(lambda: not player.playing, 30, "playback to end")
+    last = reader.speaker.last
+    ui.result.update(text=last.text, path=str(last.path), cached=last.cached, error=player.error,
+                     latency=reader.speaker.latency(), player=player.name)
+
+
+def listen_hidden(ui):
+    """No voice engine: the bar has no buttons, nothing else changes."""
+    yield from ui.wait_screen("home")
+    yield None
+    bar = ui.find("listen_button").parent
+    ui.result["home_bar"] = bar is not None and bool(bar.children)
+    yield from ui.tap("tile_guides")
+    yield from ui.wait_screen("guides")
+    yield None
+    ui.result["guides_bar_parent"] = ui.find("listen_button").parent is not None
+    ui.result["home_button"] = ui.find("home_button").get_root_window() is not None
+
+
+def listen_guide_steps(ui):
+    """The "Đăng ký tạm trú" guide read step by step: Nghe, Tiếp, Tiếp, Nhắc lại; a new tap stops the last."""
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_guides")
+    yield from ui.wait_screen("guides")
+    screen = ui.screen
+    ui.result["buttons_list"] = _bar_buttons(ui)
+    category = next(b for b in screen.ids.category_list.children if b.category == "cu_tru")
+    yield from ui.tap(category)
+    yield from ui.wait(lambda: screen.step == "list", 5, "procedure list")
+    procedure = next(b for b in screen.ids.procedure_list.children if b.code == "CT-TAMTRU")
+    yield from ui.tap(procedure)
+    yield from ui.wait(lambda: screen.step == "detail", 5, "guide detail")
+    yield None
+    ui.result["buttons_detail"] = _bar_buttons(ui)
+    if os.environ.get("TDP_TEST_SHOT"):
+        _shoot(os.environ["TDP_TEST_SHOT"])
+        yield None
+    reader = _reader()
+    player = reader.speaker.player
+    heard = []
+    for button in ("listen_button", "listen_next", "listen_next", "listen_repeat"):
+        before = player.sound if hasattr(player, "sound") else None
+        yield from ui.tap(button)
+        yield from ui.wait(lambda: reader.speaker.last is not None and player.started.is_set()
+                           and getattr(player, "sound", None) is not before or bool(player.error), 10, button)
+        heard.append(reader.speaker.last.text)
+        if before is not None:
+            ui.result.setdefault("previous_states", []).append(before.state)
+    ui.result["heard"] = heard
+    ui.result["playing"] = player.playing
+    ui.result["error"] = player.error
+    yield from ui.tap("back_button")
+    yield from ui.wait(lambda: screen.step == "list", 5, "back to the list")
+    yield None
+    ui.result["playing_after_back"] = player.playing
+    ui.result["buttons_after_back"] = _bar_buttons(ui)
+
+
+def _problems(ui, window):
+    """Buttons (with a kv id) on the current screen that stick out of the window or whose text is cut."""
+    from kivy.uix.button import Button
+    from kivy.uix.scrollview import ScrollView
+    problems = []
+    seen = set()
+    for widget in ui.screen.walk(restrict=True):
+        for name, child in getattr(widget, "ids", {}).items():
+            if id(child) in seen or not isinstance(child, Button) or child.get_root_window() is None:
+                continue
+            seen.add(id(child))
+            if child.opacity == 0 or child.width < 1 or child.height < 1:
+                continue
+            child.texture_update()
+            x, y = child.to_window(child.x, child.y)
+            scrolled = any(isinstance(p, ScrollView) for p in _ancestors(child))
+            inside_x = x >= -1 and x + child.width <= window.width + 1
+            inside_y = scrolled or (y >= -1 and y + child.height <= window.height + 1)
+            text_fits = child.texture_size[0] <= child.width + 1 and child.texture_size[1] <= child.height + 1
+            if not (inside_x and inside_y and text_fits):
+                problems.append({"id": name, "pos": [round(x), round(y)], "size": [round(child.width), round(child.height)],
+                                 "text_size": list(child.texture_size), "text": child.text[:40]})
+    return problems
+
+
+def _ancestors(widget):
+    parent = widget.parent
+    while parent is not None and parent is not widget:
+        yield parent
+        parent = parent.parent
+
+
+def large_text_fits(ui):
+    """A+ on, then every resident screen (and the guide detail): buttons inside, texts not cut."""
+    from kivy.core.window import Window
+    yield from ui.wait_screen("home")
+    yield from ui.tap("large_text")
+    ui.result["large_text"] = ui.app.large_text
+    report = {}
+    shots = os.environ.get("TDP_TEST_SHOTS")
+    for name in LARGE_TEXT_SCREENS:
+        ui.app.go(name)
+        yield from ui.wait_screen(name)
+        for _ in range(3):
+            yield None
+        report[name] = _problems(ui, Window)
+        if shots:
+            _shoot(os.path.join(shots, f"{name}.png"))
+        if name == "guides":
+            ui.screen.show("CT-TAMTRU")
+            for _ in range(3):
+                yield None
+            report["guides_detail"] = _problems(ui, Window)
+            if shots:
+                _shoot(os.path.join(shots, "guides_detail.png"))
+    ui.result["problems"] = report
