@@ -55,3 +55,10 @@ image-check:
 # Pre-render every fixed read-aloud prompt into the voice cache, so "Nghe" plays at once (docs/voice.md).
 voices: venv
 	$(VENV)/bin/tdp voices render
+
+# A screenshot of every screen for README (docs/screens/), from the demo ward.
+screenshots: venv
+	rm -rf build/screens
+	$(VENV)/bin/tdp demo --data build/screens --seconds 12 >/dev/null
+	mkdir -p docs/screens
+	cp build/screens/screenshots/*.png docs/screens/

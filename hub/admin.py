@@ -57,6 +57,7 @@ def revoke_kiosk(engine: Engine, name: str, *, actor: str = "cli") -> dict:
             # The hash is replaced so the old token can never match again, even if un-revoked by hand.
             conn.execute(db.kiosks.update().where(db.kiosks.c.id == row["id"]).values(
                 revoked_at=db.now(), token_hash=auth.token_hash("revoked:" + auth.new_token())))
+            db.tick_feed_clock(conn)
             record(conn, actor, "kiosk.revoke", {"kiosk": name})
     return {"name": name, "revoked": True}
 

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import api, console, db
+from . import api, console, db, feed
 from .settings import HubSettings
 
 
@@ -17,6 +17,7 @@ class Hub:
     """What every request handler reaches through `request.app.state.hub`."""
     settings: HubSettings
     engine: Engine
+    poll_cache: feed.PollCache
 
 
 def create_app(settings: HubSettings, engine: Engine | None = None) -> Starlette:
@@ -31,7 +32,7 @@ def create_app(settings: HubSettings, engine: Engine | None = None) -> Starlette
 
     app = Starlette(routes=api.routes + console.routes,
                     exception_handlers={404: not_found, 405: not_found})
-    app.state.hub = Hub(settings, engine)
+    app.state.hub = Hub(settings, engine, feed.PollCache(engine, settings.change_check_seconds))
     return app
 
 

@@ -109,6 +109,12 @@ audit = sa.Table(
     sa.Index("audit_at", "at"),
 )
 
+hub_state = sa.Table(
+    "hub_state", metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False, server_default="0"),
+)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -233,6 +239,11 @@ def open_hub(url: str, *, pool_size: int = 10) -> Engine:
         engine.dispose()
         raise HubError(f"cannot open hub database: {str(exc.orig).strip().splitlines()[0]}") from None
     return engine
+
+
+def tick_feed_clock(conn: Connection) -> None:
+    """Inside a write: tell every hub process that kiosk feeds or tokens changed (see feed.PollCache)."""
+    conn.execute(hub_state.update().where(hub_state.c.key == "feed_clock").values(value=hub_state.c.value + 1))
 
 
 def now() -> float:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -43,6 +45,47 @@ def authenticate(engine: Engine, token: str | None) -> dict:
     if row is None or row.revoked_at is not None:
         raise Unauthorized("unknown or revoked kiosk token")
     return {"id": row.id, "name": row.name, "feed_version": row.feed_version}
+
+
+class PollCache:
+    """Answers idle polls from memory: token hash → kiosk {id, name, feed_version}.
+
+    The whole cache is dropped whenever the hub-wide feed clock moves (a notice sent or cancelled,
+    a token revoked, by any hub process); the clock is read at most every `check_seconds`. So an
+    idle poll costs no database query at all, the database load of idle kiosks does not grow with
+    their number, and a change reaches every process within `check_seconds`. Unknown tokens are
+    never cached (each is checked against the database).
+    """
+
+    def __init__(self, engine: Engine, check_seconds: float = 0.5, max_entries: int = 200_000):
+        self.engine, self.check_seconds, self.max_entries = engine, check_seconds, max_entries
+        self._clock_value: int | None = None
+        self._checked = float("-inf")
+        self._entries: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        moment = time.monotonic()
+        if moment - self._checked < self.check_seconds:
+            return
+        with db.autocommit(self.engine).connect() as conn:
+            value = conn.execute(sa.select(db.hub_state.c.value).where(db.hub_state.c.key == "feed_clock")).scalar()
+        with self._lock:
+            if value != self._clock_value or len(self._entries) > self.max_entries:
+                self._entries.clear()
+                self._clock_value = value
+            self._checked = moment
+
+    def kiosk(self, token: str | None) -> dict:
+        """Like authenticate(), from memory when nothing changed since it was last read."""
+        self._refresh()
+        key = auth.token_hash(token) if token else ""
+        kiosk = self._entries.get(key)
+        if kiosk is None:
+            kiosk = authenticate(self.engine, token)
+            with self._lock:
+                self._entries[key] = kiosk
+        return kiosk
 
 
 def etag(kiosk: dict) -> str:

@@ -111,6 +111,7 @@ def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] 
             {"notice_id": notice_id, "kiosk_id": t.id, "state": "pending", "updated_at": moment} for t in targets])
         conn.execute(k.update().where(k.c.id.in_([t.id for t in targets]))
                      .values(feed_version=k.c.feed_version + 1))
+        db.tick_feed_clock(conn)
         record(conn, actor, "notice.send", {"id": notice_id, "kiosks": len(targets), "group": code or "TATCA",
                                             "urgent": bool(urgent), "parts": parts})
     return {"id": notice_id}
@@ -166,6 +167,7 @@ def cancel(engine: Engine, notice_id: int, *, actor: str = "cli", kiosk_ids: set
             .values(state="cancelled", updated_at=moment).returning(d.c.kiosk_id))]
         if changed:
             conn.execute(k.update().where(k.c.id.in_(changed)).values(feed_version=k.c.feed_version + 1))
+            db.tick_feed_clock(conn)
         record(conn, actor, "notice.cancel", {"id": notice_id, "kiosks": len(changed)})
     return {"id": notice_id, "cancelled": True, "kiosks": len(changed)}
 

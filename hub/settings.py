@@ -18,6 +18,7 @@ class HubSettings:
     session_hours: int = 12            # console session lifetime, in hours
     handout_lease_seconds: int = 120   # a notice handed out but never acknowledged is handed again after this
     max_body_bytes: int = 64 * 1024    # largest accepted API request body, in bytes
+    change_check_seconds: float = 0.5  # how often each process checks for new notices/revocations, in seconds
 
     @property
     def offline_after_seconds(self) -> float:

@@ -61,7 +61,10 @@ class _Person:
 
 
 def seed(db: Database, config: Config) -> dict:
-    """Seed the demo ward into `db` in one transaction; returns counts of what was added and what is there."""
+    """Seed the demo ward into `db` in one transaction.
+
+    Returns the totals now in the directory, and under "added" the households and residents this call added.
+    """
     people, addresses = _people(random.Random(SEED))
     added = {"households": 0, "residents": 0}
     with db.transaction():
@@ -88,10 +91,10 @@ def seed(db: Database, config: Config) -> dict:
                     directory.set_consent(db, person.phone, Consent(False, "sms", "HUY (demo)"))
     totals = db.query_one("SELECT COUNT(*) AS residents, COALESCE(SUM(consent), 0) AS consenting FROM residents")
     return {
-        "households_added": added["households"], "residents_added": added["residents"],
         "households": db.scalar("SELECT COUNT(*) FROM households"),
         "residents": totals["residents"], "consenting": totals["consenting"],
         "groups": len(directory.list_groups(db)),
+        "added": added,
     }
 
 

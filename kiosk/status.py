@@ -26,16 +26,40 @@ def modem_state(db) -> dict | None:
 
 
 def printer_state(config: Config) -> str:
-    """"pdf" (no queue: receipts saved as files), "ready", or "down" (missing, stopped, out of paper…)."""
+    """"pdf" (no queue: receipts saved as files), "ready", "offline" (no such queue, CUPS down) or
+    "stopped" (paused, rejecting jobs, out of paper, door open…)."""
     if not config.printer.queue:
         return "pdf"
     from hardware.printer import CupsPrinter, PrinterError, blocking_message
     try:
         status = CupsPrinter(config.printer.queue).status()
     except PrinterError:
-        return "down"
+        return "offline"
     blocked = status.state == "stopped" or not status.accepting or blocking_message(status.reasons)
-    return "down" if blocked else "ready"
+    return "stopped" if blocked else "ready"
+
+
+def modem_led(modem: dict | None) -> str:
+    """The modem LED state (hardware.status.BLINK_CODES) for a gateway health row."""
+    if modem is None or modem["state"] in ("dead", "stopped"):
+        return "no_modem"
+    error = (modem.get("last_error") or "").lower()
+    if "sim not inserted" in error:
+        return "no_sim"
+    if "sim pin" in error or "sim puk" in error:
+        return "sim_locked"
+    registration = modem.get("registration") or ""
+    if registration in ("home", "roaming"):
+        return "registered"
+    return "denied" if registration == "denied" else "searching"
+
+
+def led_health(snapshot: dict, config: Config, *, help_called: bool = False):
+    """The status LEDs' facts (hardware.status.Health) from a `gather()` snapshot."""
+    from hardware.status import Health
+    printer = {"pdf": "pdf_mode", "ready": "ready", "stopped": "stopped"}.get(snapshot["printer"], "offline")
+    return Health(help_called=help_called, hub_configured=bool(config.hub.url), hub_reachable=snapshot["hub"],
+                  modem=modem_led(snapshot["modem"]), printer=printer)
 
 
 def on_duty_names(db) -> list[str]:

@@ -103,6 +103,9 @@ class HubClient:
                               response.status_code)
         return response
 
+    def close(self) -> None:
+        self.session.close()
+
     def heartbeat(self, payload: dict) -> dict:
         return self._call("POST", "/heartbeat", json=payload).json()
 
@@ -156,6 +159,10 @@ class Sync:
         if self.client is None:
             hub = self.config.hub
             self.client = HubClient(hub.url, hub.token, ca_bundle=hub.ca_bundle)
+
+    def close(self) -> None:
+        """Close the HTTP connections (the store stays open: it belongs to the caller)."""
+        self.client.close()
 
     # --- one pass --------------------------------------------------------------------------
     def run_once(self, *, full: bool = True) -> dict:

@@ -24,6 +24,7 @@ from .text import clean, fold
 HEADER_SCAN_ROWS = 30          # the header must sit within the first rows of a sheet or table
 DEFAULT_MAX_ROWS = 20_000      # data rows; a residential group's list is a few hundred
 PREFIX_MATCH_MAX = 40          # header cells longer than this (folded) are titles, not headers
+PREFIX_MIN = 3                 # variants shorter than this ("ĐT", "Tổ") must match exactly
 MAX_EMPTY_RUN = 5_000          # stop a sheet after this many empty rows (formatted-but-empty tails)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -135,7 +136,7 @@ class _Matcher:
                 return key, True
         if len(folded) <= PREFIX_MATCH_MAX:
             best = max(((len(v), key) for key, variants in self.variants.items()
-                        for v in variants if folded.startswith(v)), default=None)
+                        for v in variants if len(v) >= PREFIX_MIN and folded.startswith(v)), default=None)
             if best:
                 return best[1], False
         return None

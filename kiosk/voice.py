@@ -353,6 +353,8 @@ class Speaker:
             on_error: Callable[[str], None] | None = None) -> None:
         self.requested_at = time.monotonic()
         self.player.stop()
+        self.player.started.clear()
+        self.player.first_sample, self.last = None, None
         with self._wake:
             self._generation += 1
             self._job = (self._generation, text, volume, language, on_error)

@@ -62,14 +62,19 @@ class GatewayError(SmsError):
     """The gateway cannot start (no ports, bad settings)."""
 
 
-def open_database(path: str | Path) -> Database:
-    """Open the store with the sms tables (same migration names as kiosk.store, so either works)."""
-    database = Database(path)
+def migrate(database: Database) -> None:
+    """Create or update the sms tables (same migration names as kiosk.store, so either works)."""
     migrations = []
     for name in SMS_MODULES:
         module = importlib.import_module(name)
         migrations.extend(Migration(f"{name}:{m.name}", m.apply) for m in module.MIGRATIONS)
     database.migrate(migrations)
+
+
+def open_database(path: str | Path) -> Database:
+    """Open the store at `path` with the sms tables."""
+    database = Database(path)
+    migrate(database)
     return database
 
 
@@ -94,19 +99,22 @@ class Gateway:
     """
 
     def __init__(self, db: str | Path | Database, ports: list[str], *, names: list[str] | None = None,
-                 baudrate: int = 115200,
-                 rtscts: bool = False, sim_pin: str = "", max_attempts: int = 5, quiet_start: str = "21:00",
-                 quiet_end: str = "06:00", timezone_name: str = "Asia/Ho_Chi_Minh", parts_per_minute: int = 0,
-                 validity_hours: float = 24, backoff_base: float = 15.0, backoff_max: float = 900.0,
-                 handlers: Iterable[inbox.Handler] | None = None,
-                 power_cycle: Callable[[], None] | dict[str, Callable[[], None]] | None = None, on_tick: Callable[[], None] | None = None,
-                 sweep_seconds: float = 60.0, health_seconds: float = 30.0, inbox_timeout_seconds: float = 600.0,
+                 baudrate: int = 115200, rtscts: bool = False, sim_pin: str = "", max_attempts: int = 5,
+                 quiet_start: str = "21:00", quiet_end: str = "06:00", timezone_name: str = "Asia/Ho_Chi_Minh",
+                 parts_per_minute: int = 0, validity_hours: float = 24, backoff_base: float = 15.0,
+                 backoff_max: float = 900.0, handlers: Iterable[inbox.Handler] | None = None,
+                 power_cycle: Callable[[], None] | dict[str, Callable[[], None]] | None = None,
+                 on_tick: Callable[[], None] | None = None, sweep_seconds: float = 60.0, health_seconds: float = 30.0, inbox_timeout_seconds: float = 600.0,
                  recovery_delays: tuple[float, ...] = (2.0, 10.0, 30.0), dead_retry_seconds: float = 300.0,
                  command_timeout: float = 10.0, send_timeout: float = 60.0):
         if not ports:
             raise GatewayError("no modem port configured (modem.port)")
         if len(set(ports)) != len(ports):
             raise GatewayError(f"the same modem port is listed twice: {ports}")
+        if isinstance(db, Database):
+            migrate(db)
+        else:
+            open_database(db).close()  # migrate once here, not in every thread at once
         self._db_source = db
         self.ports = list(ports)
         self.modem_options = dict(baudrate=baudrate, rtscts=rtscts, sim_pin=sim_pin,
@@ -208,7 +216,6 @@ class Gateway:
         finally:
             self._release(db)
 
-
     def _apply_reports(self, db: Database, unmatched: list) -> list:
         """Match queued status reports to sent parts; return those to retry (a report can overtake
         the commit of its part's reference). Unmatched ones are dropped after REPORT_RETRY_SECONDS."""
@@ -221,7 +228,11 @@ class Gateway:
                 break
         retry = []
         for port, pdu_hex, received in pending:
-            report = pdu.decode(pdu_hex)
+            try:
+                report = pdu.decode(pdu_hex)
+            except ValueError as exc:
+                log.warning("undecodable status report from %s (%s): %s", port, exc, pdu_hex)
+                continue
             if outbox.apply_status_report(db, report.message_ref, report.recipient, delivered=report.delivered,
                                           final=report.final, status=report.status, worker_id=port) is not None:
                 continue
@@ -429,7 +440,8 @@ class _Worker:
 
     # --- sending ----------------------------------------------------------------------------------
     def _send_due(self, db: Database) -> int:
-        """Send parts while any are due; return how many were sent."""
+        """Send parts while any are due; 0 when nothing was due, else a positive count (failures
+        included, so the caller does not go idle while retries may be ready)."""
         gw = self.gateway
         part = outbox.claim_next(db, self.port, policy=gw.policy)
         if part is None:

@@ -247,16 +247,17 @@ def enqueue_many(db: Database, recipients: list[str], text: str, *, priority: st
         body_id = _insert_body(conn, segmentation, unaccented)
         if not _insert_messages(conn, list(zip(unique, keys)), body_id, segmentation, level, source, now):
             conn.execute("DELETE FROM outbox_bodies WHERE id = ?", (body_id,))  # everyone already had it
-        # The key index answers a range query; LIKE would scan.
         found = dict(conn.execute("SELECT key, id FROM outbox_messages WHERE key >= ? AND key < ?",
-                                  (key_prefix + ":", key_prefix + ";")).fetchall())
+                                  _prefix_range(key_prefix + ":")).fetchall())
     ids = [found[key] for key in keys]
     work_added.set()
     return ids
 
 
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """Bounds [low, high) of the keys starting with `prefix`: a range the key index answers
+    (LIKE would scan every message)."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def cancel(db: Database, key_prefix: str) -> int:
@@ -269,7 +270,7 @@ def cancel(db: Database, key_prefix: str) -> int:
     with db.transaction() as conn:
         ids = [row[0] for row in conn.execute(
             "SELECT DISTINCT p.message_id FROM outbox_parts p JOIN outbox_messages m ON m.id = p.message_id"
-            " WHERE m.key LIKE ? ESCAPE '\\' AND p.state = 'queued'", (_like_prefix(key_prefix),))]
+            " WHERE m.key >= ? AND m.key < ? AND p.state = 'queued'", _prefix_range(key_prefix))]
         conn.executemany("UPDATE outbox_parts SET state = 'cancelled', last_error = 'cancelled'"
                          " WHERE message_id = ? AND state = 'queued'", [(i,) for i in ids])
     return len(ids)
@@ -559,8 +560,8 @@ def messages(db: Database, *, to: str | None = None, key_prefix: str | None = No
         clauses.append("m.recipient = ?")
         params.append(to)
     if key_prefix:
-        clauses.append("m.key LIKE ? ESCAPE '\\'")
-        params.append(_like_prefix(key_prefix))
+        clauses.append("m.key >= ? AND m.key < ?")
+        params.extend(_prefix_range(key_prefix))
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     return _summaries(db, where, tuple(params), limit)
 
@@ -569,7 +570,7 @@ def counts(db: Database, key_prefix: str | None = None) -> dict:
     """{"messages": {state: n}, "parts": {state: n}} over every state, for all or one key prefix."""
     where, params = "", ()
     if key_prefix:
-        where, params = "WHERE m.key LIKE ? ESCAPE '\\'", (_like_prefix(key_prefix),)
+        where, params = "WHERE m.key >= ? AND m.key < ?", _prefix_range(key_prefix)
     part_counts = dict.fromkeys(STATES, 0)
     message_counts = dict.fromkeys(STATES, 0)
     rows = db.query(f"SELECT {_STATE_SUMS} FROM outbox_parts p JOIN outbox_messages m ON m.id = p.message_id"

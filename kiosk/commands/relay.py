@@ -1,7 +1,6 @@
 """`tdp relay simulate|audit|registrations|confirm`: the SMS relay rules, without a modem."""
 from __future__ import annotations
 
-from ..errors import TdpError
 from ..keywords import confirm_registration, handle, pending_registrations
 from ..relay import audit_log
 

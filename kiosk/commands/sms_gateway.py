@@ -70,19 +70,20 @@ def _send(ctx):
     summary = {"message_ids": ids, "recipients": len(ids), "parts_per_message": first["part_count"],
                "encoding": first["encoding"], "priority": first["priority"]}
     if args.wait > 0:
-        summary.update(_wait(ctx.store, ids, args.wait))
+        # ids are consecutive within one transaction, so a range covers a broadcast of any size
+        summary.update(_wait(ctx.store, min(ids), max(ids), args.wait))
     ctx.emit(summary, lambda: _describe_send(summary, audience))
     if args.wait > 0 and not summary["ok"]:
         return 1
     return 0
 
 
-def _wait(db, ids: list[int], seconds: float) -> dict:
-    """Watch the store until every part of `ids` is final or `seconds` pass."""
+def _wait(db, first_id: int, last_id: int, seconds: float) -> dict:
+    """Watch the store until every part of messages first_id..last_id is final or `seconds` pass."""
     deadline = time.monotonic() + seconds
-    marks = ",".join("?" * len(ids))
-    sql = (f"SELECT state, COUNT(*) AS n, MAX(last_error) AS error FROM outbox_parts"
-           f" WHERE message_id IN ({marks}) GROUP BY state")
+    ids = (first_id, last_id)
+    sql = ("SELECT state, COUNT(*) AS n, MAX(last_error) AS error FROM outbox_parts"
+           " WHERE message_id BETWEEN ? AND ? GROUP BY state")
     version = None
     while True:
         current = db.scalar("PRAGMA data_version")
@@ -155,7 +156,9 @@ def _inbox(ctx):
 # --- tdp gateway -----------------------------------------------------------------------------
 
 def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, **overrides):
-    """A Gateway from config; "emulator" ports start an in-process emulator, closed by `stack`."""
+    """A Gateway from config; "emulator" ports start an in-process emulator, closed by `stack`.
+
+    Incoming SMS go to the relay's handler (kiosk.keywords) and any registered with sms.inbox."""
     wanted = ports or [config.modem.port, *config.modem.extra_ports]
     resolved, names = [], []
     for n, port in enumerate(wanted):
@@ -178,6 +181,9 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
                    dead_retry_seconds=sms.recovery_seconds * 150,
                    power_cycle=_power_cycle(config, names[0], stack))
     options.update(overrides)
+    if "handlers" not in options:
+        from ..keywords import make_handler  # residents' keywords and officials' commands (relay)
+        options["handlers"] = [make_handler(config), *inbox.registered_handlers()]
     return sms_gateway.Gateway(store_path, resolved, names=names, **options)
 
 
@@ -198,8 +204,10 @@ def _gateway(ctx):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.store  # create and migrate the store before the workers open their own connections
     stop = threading.Event()
+    from ..sdnotify import Watchdog
+    watchdog = Watchdog()  # fed from the housekeeping thread: a hung gateway is restarted by systemd
     with ExitStack() as stack:
-        gateway = build_gateway(ctx.config, ctx.config.storage.path, ctx.args.port, stack)
+        gateway = build_gateway(ctx.config, ctx.config.storage.path, ctx.args.port, stack, on_tick=watchdog.ping)
         if ctx.args.once:
             gateway.run_once()
             ctx.emit({"queue_depth": outbox.queue_depth(ctx.store), "modems": sms_gateway.health(ctx.store)},
@@ -211,5 +219,7 @@ def _gateway(ctx):
                 stack.callback(signal.signal, signum, previous)
         print(f"tdp gateway: {len(gateway.ports)} modem(s) on {', '.join(gateway.names)}; Ctrl-C to stop",
               file=ctx.stdout, flush=True)
+        watchdog.ready(f"{len(gateway.ports)} modem(s)")
         gateway.run(stop)
+        watchdog.stopping()
     return 0

@@ -23,7 +23,10 @@ def _sync(ctx):
     from ..sync import Sync
     sync = Sync(ctx.store, ctx.config)
     if ctx.args.once:
-        summary = sync.run_once()
+        try:
+            summary = sync.run_once()
+        finally:
+            sync.close()
         ctx.emit(summary, f"hub reached: {len(summary['queued'])} notice(s) queued, {len(summary['skipped'])} "
                           f"skipped (expired), {len(summary['cancelled'])} cancelled, "
                           f"{summary['reported']} report(s) sent")
@@ -49,5 +52,6 @@ def _sync(ctx):
         sync.run_forever(stop, wait=wait)
     except KeyboardInterrupt:
         stop.set()
+    sync.close()
     watchdog.stopping("stopped")
     return 0

@@ -61,7 +61,7 @@ def configure_kivy(config: Config, size: tuple[int, int] | None = None, fullscre
 
 def run(config: Config, *, screen: str = "home", size: tuple[int, int] | None = None,
         screenshot: str | Path | None = None, fullscreen: bool | None = None,
-        tour_dir: str | Path | None = None, stop_after: float = 0) -> int:
+        tour_dir: str | Path | None = None, stop_after: float = 0, watchdog=None) -> int:
     """Run the kiosk (or render `screen` to `screenshot` and exit); starts Xvfb if there is no display."""
     if screen not in SCREENS:
         raise InvalidInput(f"unknown screen '{screen}'; screens: {', '.join(SCREENS)}")
@@ -75,7 +75,7 @@ def run(config: Config, *, screen: str = "home", size: tuple[int, int] | None = 
         from .kioskapp import KioskApp
 
         app = KioskApp(config, start_screen=screen, screenshot=screenshot, tour_dir=tour_dir,
-                       stop_after=stop_after)
+                       stop_after=stop_after, watchdog=watchdog)
         app.run()
         return app.exit_code
     finally:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 REFERENCE_SIZE = (1280, 800)  # sizes in .kv files are pixels at this resolution
 LARGE_TEXT_FACTOR = 1.5
+WATCHDOG_SECONDS = 5.0
 MM_PER_INCH = 25.4
 
 
@@ -82,8 +83,9 @@ class KioskApp(App):
     print_message = StringProperty("")
 
     def __init__(self, config: Config, start_screen: str = "home", screenshot=None, tour_dir=None,
-                 stop_after: float = 0, **kwargs):
+                 stop_after: float = 0, watchdog=None, **kwargs):
         super().__init__(**kwargs)
+        self.watchdog = watchdog
         self.tour_dir = Path(tour_dir) if tour_dir else None
         self.stop_after = stop_after
         self.tdp_config = config
@@ -153,7 +155,15 @@ class KioskApp(App):
             self._tour(remaining[1:])
         Clock.schedule_once(shoot, 0.5)
 
+    def on_start(self):
+        # systemd's watchdog is fed from the Kivy clock: if the UI thread hangs, systemd restarts us.
+        if self.watchdog is not None:
+            self.watchdog.ready("kiosk screen up")
+            Clock.schedule_interval(lambda dt: self.watchdog.ping(), WATCHDOG_SECONDS)
+
     def on_stop(self):
+        if self.watchdog is not None:
+            self.watchdog.stopping()
         self.services.close()
 
     def _rescale(self) -> None:

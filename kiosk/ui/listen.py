@@ -111,7 +111,7 @@ class ListenBar(BoxLayout):
     stepping = BooleanProperty(False)
 
     def on_kv_post(self, base_widget):
-        self._buttons = {name: self.ids[name] for name in
+        self._buttons = {name: self.ids[name].__self__ for name in
                          ("listen_button", "listen_next", "listen_repeat", "volume_down", "volume_up")}
         self.available = reader().ok
         self._screen = None

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from kiosk import directory
 from sms import outbox
 from sms.emulator import Emulator
 from sms.gateway import Gateway, health, open_database
 from sms.segments import segment
+from tests.support.waiting import wait_until
 
 NOTICE = ("Thông báo: họp tổ dân phố lúc 19 giờ tối thứ bảy tại nhà văn hoá. Đề nghị các hộ gia đình cử đại "
           "diện tham dự đầy đủ, đúng giờ. Nội dung: bầu tổ trưởng nhiệm kỳ mới, thu quỹ vì người nghèo, "
@@ -24,14 +24,6 @@ NOTICE = ("Thông báo: họp tổ dân phố lúc 19 giờ tối thứ bảy t�
 LATENCY = 0.2
 PARTS = 32  # 16 two-part messages: an even split between two modems
 FAST = dict(quiet_start="00:00", quiet_end="00:00", recovery_delays=(0.05,), backoff_base=0.05)
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
 
 
 def test_b_queue_a_10000_recipient_group_broadcast(store):

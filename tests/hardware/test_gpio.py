@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from gpiozero import Device
@@ -10,6 +9,7 @@ from gpiozero.pins.mock import MockFactory
 
 from hardware import status
 from hardware.gpio import (Beeper, GpioError, HelpButton, PowerKey, StatusLeds, parse_pulse_overrides)
+from tests.support.waiting import wait_until as wait_for
 
 
 @pytest.fixture
@@ -23,14 +23,6 @@ def factory():
     finally:
         mock.reset()
         Device.pin_factory = saved
-
-
-def wait_for(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.005)
 
 
 class FakeClock:

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from hub import admin, db, notices
 from hub.app import create_app
 
+from .conftest import wait_for
+
 # Every API test runs on SQLite and on a real PostgreSQL (a throwaway cluster; see pg.py).
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -33,14 +35,25 @@ def test_wrong_missing_and_revoked_tokens_get_401(client, engine, kiosk_token):
     assert response.status_code == 401 and "revoked" in response.json()["error"]
 
 
+def test_revoked_token_stops_idle_polls_within_the_change_check(client, engine, settings, kiosk_token):
+    tag = client.get("/api/v1/notices", headers=bearer(kiosk_token)).headers["ETag"]
+    idle = {**bearer(kiosk_token), "If-None-Match": tag}
+    assert client.get("/api/v1/notices", headers=idle).status_code == 304
+    admin.revoke_kiosk(engine, "k1")
+    wait_for(lambda: client.get("/api/v1/notices", headers=idle).status_code == 401,
+             timeout=settings.change_check_seconds + 2)
+
+
 def test_fetch_hands_a_notice_once_then_304_with_the_etag(client, engine, settings, kiosk_token):
     first = client.get("/api/v1/notices", headers=bearer(kiosk_token))
     tag = first.headers["ETag"]
     assert first.json()["notices"] == []
     assert client.get("/api/v1/notices", headers={**bearer(kiosk_token), "If-None-Match": tag}).status_code == 304
     notice_id = notices.send(engine, settings, "Họp tổ lúc 19h", group="HPN", urgent=True)["id"]
-    changed = client.get("/api/v1/notices", headers={**bearer(kiosk_token), "If-None-Match": tag})
-    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    changed = wait_for(lambda: (r := client.get("/api/v1/notices", headers={**bearer(kiosk_token),
+                                                                            "If-None-Match": tag})).status_code
+                       == 200 and r, timeout=settings.change_check_seconds + 2)
+    assert changed.headers["ETag"] != tag
     (notice,) = changed.json()["notices"]
     assert notice["id"] == notice_id and notice["text"] == "Họp tổ lúc 19h"
     assert notice["group"] == "HPN" and notice["urgent"] is True

@@ -132,17 +132,26 @@ def world(tmp_path, database_url):
         hub.kill()
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (no browser is ever downloaded)."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = chromium.new_context(**p.devices["Pixel 5"])
-        yield context.new_page()
-        chromium.close()
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser, p.devices["Pixel 5"]
+        browser.close()
 
 
-def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks(world, browser):
+@pytest.fixture
+def browser(chromium):
+    """A fresh phone-sized page (its own cookies) for each test."""
+    browser, phone = chromium
+    context = browser.new_context(**phone)
+    yield context.new_page()
+    context.close()
+
+
+def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks_and_sees_the_offline_one(world, browser):
     hub, kiosks = world["hub"], world["kiosks"]
     for kiosk in kiosks.values():
         kiosk.sync.run_once()           # both kiosks online (heartbeat); tdp3 never connects
@@ -172,10 +181,11 @@ def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks(world, browser):
 
     expected = {name: sorted(directory.recipients(k.db, "HPN")) for name, k in kiosks.items()}
     assert len(expected["tdp1"]) > 5 and expected["tdp2"] == ["+84912000000", "+84912000001"]
-    for kiosk in kiosks.values():
-        kiosk.sync.run_once(full=False)
-    for name, kiosk in kiosks.items():
-        wait_for(lambda: kiosk.sent_numbers() == expected[name], timeout=60, interval=0.1)
+    def synced(name):
+        kiosks[name].sync.run_once(full=False)      # what the tdp-sync service does every poll_seconds
+        return kiosks[name].sent_numbers() == expected[name]
+    for name in kiosks:
+        wait_for(lambda: synced(name), timeout=60, interval=0.2)
     for kiosk in kiosks.values():
         kiosk.sync.run_once(full=False)     # report the counts
 
@@ -189,15 +199,7 @@ def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks(world, browser):
         assert kiosk.sent_numbers() == expected[name]
         assert all(m.text == text for m in kiosk.modem.sent)
 
-
-def test_offline_kiosk_gets_the_sms_relay_command_in_the_browser(world, browser):
-    hub = world["hub"]
-    world["kiosks"]["tdp1"].sync.run_once()
-    page = browser
-    page.goto(hub.url + "/login")
-    page.fill("#login", "phuong")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    # tdp3 never sent a heartbeat: for an urgent notice the console gives the SMS relay command instead.
     page.goto(hub.url + "/compose")
     page.fill("#text", "Nước ngập đường Đại La, tránh đi qua")
     page.check("input[name=kiosk][value=tdp3]")
@@ -209,6 +211,11 @@ def test_offline_kiosk_gets_the_sms_relay_command_in_the_browser(world, browser)
     page.uncheck("input[name=kiosk][value=tdp3]")
     page.check("input[name=kiosk][value=tdp1]")
     page.wait_for_selector("#relay", state="hidden")
+    page.check("input[name=kiosk][value=tdp3]")
+    page.uncheck("input[name=kiosk][value=tdp1]")
+    page.click("button.primary")           # sent anyway: the notice page repeats the command
+    page.wait_for_url("**/notices/*")
+    assert "KC <PIN> TATCA Nước ngập đường Đại La" in page.inner_text("[data-relay=tdp3]")
 
 
 def test_kill_9_during_sync_then_restart_sends_nothing_twice(world):

@@ -14,8 +14,8 @@ EXPECTED_GROUPS = {"CB": "Chi bộ", "HPN": "Hội phụ nữ", "TV": "Tự vệ
 def test_seed_builds_the_ward_with_groups_roles_and_mostly_consenting_residents(store):
     counts = demo.seed(store, Config())
 
-    assert counts["households"] == counts["households_added"] == 40
-    assert counts["residents"] == counts["residents_added"] == 100
+    assert counts["households"] == counts["added"]["households"] == 40
+    assert counts["residents"] == counts["added"]["residents"] == 100
     assert 88 <= counts["consenting"] < 100
     groups = {g["code"]: g for g in directory.list_groups(store)}
     assert {code: g["name"] for code, g in groups.items()} == EXPECTED_GROUPS
@@ -36,7 +36,8 @@ def test_seeding_twice_adds_nothing(store):
     before = {t: store.query(f"SELECT * FROM {t} ORDER BY rowid")
               for t in ("households", "residents", "memberships", "groups", "consent_log")}
     again = demo.seed(store, Config())
-    assert (again["households_added"], again["residents_added"]) == (0, 0)
+    assert again["added"] == {"households": 0, "residents": 0}
+    assert (again["households"], again["residents"]) == (40, 100)
     assert {t: store.query(f"SELECT * FROM {t} ORDER BY rowid") for t in before} == before
 
 

@@ -391,3 +391,12 @@ def test_tatca_is_not_a_group_name(tdp, store, messy):
     result = tdp("contacts", "import", messy, "--group", "Tất cả")
     assert result.code == 1 and "means everyone" in result.err
     assert store.scalar("SELECT COUNT(*) FROM residents") == 0
+
+
+def test_a_clean_reimport_removes_the_stale_rejects_file(store, tmp_path):
+    path = write_xlsx(tmp_path / "ds.xlsx", [[1, "Lê Văn A", "", "", "024 3826 1234"]])
+    assert contacts.import_contacts(store, path).rejects_file
+    write_xlsx(path, [[1, "Lê Văn A", "", "", "0912 345 678"]])  # the official fixed the number
+    report = contacts.import_contacts(store, path)
+    assert (report.added, report.rejects_file) == (1, "")
+    assert not path.with_name("ds.rejects.csv").exists()

@@ -1,5 +1,4 @@
 """The relay end to end: SMS injected into the emulated modem, through the real gateway on a pty."""
-import time
 
 import pytest
 
@@ -7,21 +6,13 @@ from kiosk import config as config_module, directory, notices
 from kiosk.directory import Consent
 from kiosk.keywords import make_handler
 from kiosk.store import open_store
-from sms import inbox
+from sms import outbox
 from sms.emulator import Emulator
 from sms.gateway import Gateway
+from tests.support.waiting import wait_until
 
 OFFICIAL = "+84912000001"
 MEMBERS = ["+84987000000", "+84987000001", "+84987000002"]
-
-
-def wait_until(predicate, timeout=20.0, what="condition"):
-    """Poll a store-side condition with a deadline (the gateway runs in other threads)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -83,6 +74,7 @@ def test_a_flood_is_handled_without_loss_or_reply_storms(appliance):
             injected += 1
     wait_until(_handled(db, injected), timeout=60, what=f"{injected} messages handled")
     assert db.scalar("SELECT COUNT(*) FROM inbox_messages") == injected
-    wait_until(lambda: len(emulator.sent) >= len(senders), what="replies")
+    wait_until(lambda: len(emulator.sent_texts()) >= len(senders) and outbox.queue_depth(db) == 0,
+               what="the replies to be sent")
     replies_per_sender = {s: len(emulator.sent_texts(s)) for s in senders}
     assert set(replies_per_sender.values()) == {1}, replies_per_sender

@@ -18,7 +18,8 @@ from tests.hub.conftest import LiveHub
 
 @pytest.fixture
 def hub(tmp_path):
-    settings = HubSettings(database=f"sqlite:///{tmp_path / 'hubside' / 'hub.sqlite3'}")
+    # change_check_seconds=0: every poll sees a change at once (the half-second delay is tested in test_api)
+    settings = HubSettings(database=f"sqlite:///{tmp_path / 'hubside' / 'hub.sqlite3'}", change_check_seconds=0)
     engine = hub_db.open_hub(settings.database)
     live = LiveHub(create_app(settings, engine)).start()
     live.settings, live.engine = settings, engine

@@ -16,14 +16,7 @@ from sms.at import (AtChannel, AtError, AtTimeout, CmeError, CmsError, InvalidPd
                     NetworkCongestion, NetworkOutOfOrder, NetworkTimeout, PortGone, SimNotInserted,
                     SimPinRequired, UnassignedNumber, UnknownModemError, cme_error, cms_error)
 from sms.errors import SmsError
-
-
-def wait_until(predicate, timeout: float) -> None:
-    """Poll `predicate` until true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
+from tests.support.waiting import wait_until
 
 
 class Peer:

@@ -10,23 +10,15 @@ import sys
 import time
 from collections import Counter
 
-import pytest
 
 from kiosk.store import open_store
 from sms import outbox
 from sms.emulator import Emulator
 from sms.gateway import open_database
+from tests.support.waiting import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_QUIET = outbox.Policy(quiet_start="00:00", quiet_end="00:00")
-
-
-def wait_until(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 def start_gateway(config_path, log_path):

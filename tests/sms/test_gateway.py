@@ -11,6 +11,7 @@ from sms import inbox, outbox
 from sms.emulator import Emulator
 from sms.gateway import Gateway, GatewayError, health, open_database
 from sms.pdu import decode_submit
+from tests.support.waiting import wait_until
 
 PHONE = "+84912345678"
 NOTICE = ("THÔNG BÁO: Tổ dân phố số 1 tổ chức tổng vệ sinh môi trường vào 7 giờ sáng Chủ nhật ngày 30/11. "
@@ -21,15 +22,6 @@ NOTICE = ("THÔNG BÁO: Tổ dân phố số 1 tổ chức tổng vệ sinh môi
           "Mọi thắc mắc xin liên hệ tổ trưởng. Trân trọng cảm ơn sự hợp tác của bà con!")[:500]
 FAST = dict(quiet_start="00:00", quiet_end="00:00", backoff_base=0.05, backoff_max=0.2,
             recovery_delays=(0.05, 0.1, 0.2), dead_retry_seconds=0.5, send_timeout=1.0, command_timeout=1.0)
-
-
-def wait_until(predicate, timeout=10.0, what="condition"):
-    """Poll `predicate` until true or `timeout` seconds pass (then fail the test)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -141,13 +133,30 @@ def test_unplugged_modem_keeps_the_queue_and_reconnects(db, emulator, run_gatewa
     wait_until(lambda: health(db) and health(db)[0]["state"] == "ok", what="modem ready")
     emulator.unplug()
     message_id = outbox.enqueue(db, PHONE, "gửi khi cắm lại")
-    wait_until(lambda: health(db)[0]["state"] in ("recovering", "dead"), what="modem marked failing")
+    wait_until(lambda: health(db)[0]["state"] == "dead", what="modem marked dead")
+    assert "soft_reset" in health(db)[0]["last_error"] or "reinitialise" in health(db)[0]["last_error"]
     assert outbox.message(db, message_id)["state"] == "queued"
     emulator.replug()
     wait_until(lambda: outbox.message(db, message_id)["state"] in ("sent", "delivered"), timeout=15,
                what="send after replug")
     assert emulator.sent_texts(PHONE) == ["gửi khi cắm lại"]
     assert health(db)[0]["state"] == "ok"
+
+
+def test_recovery_escalates_to_the_power_cycle_callable(db, emulator, run_gateway):
+    cycles = []
+
+    def power_cycle():
+        cycles.append(time.monotonic())
+        emulator.replug()  # like the HAT's PWRKEY: the modem boots again
+
+    run_gateway([emulator.port], power_cycle=power_cycle)
+    wait_until(lambda: health(db) and health(db)[0]["state"] == "ok", what="modem ready")
+    emulator.unplug()
+    message_id = outbox.enqueue(db, PHONE, "sau khi khởi động lại")
+    wait_until(lambda: outbox.message(db, message_id)["state"] in ("sent", "delivered"), what="send after cycle")
+    assert len(cycles) == 1
+    assert health(db)[0]["state"] == "ok" and emulator.sent_texts(PHONE) == ["sau khi khởi động lại"]
 
 
 def test_received_messages_are_joined_stored_deleted_and_handled_once(db, emulator, run_gateway):
@@ -184,9 +193,10 @@ def test_messages_waiting_on_the_sim_are_found_by_the_startup_sweep(db, emulator
 
 def test_two_modems_share_the_queue_and_keep_each_message_on_one_sim(db, run_gateway):
     with Emulator(latency_per_part=0.005) as first, Emulator(latency_per_part=0.005) as second:
+        run_gateway([first.port, second.port])
+        wait_until(lambda: [r["state"] for r in health(db)] == ["ok", "ok"], what="both modems ready")
         phones = [f"+8491300{n:04d}" for n in range(10)]
         outbox.enqueue_many(db, phones, "Ư" * 150, key_prefix="n2")  # 3 parts each
-        run_gateway([first.port, second.port])
         wait_until(lambda: len(first.sent) + len(second.sent) == 30, what="30 parts")
         assert first.sent and second.sent
         for phone in phones:
@@ -267,3 +277,23 @@ def test_cli_gateway_runs_the_emulator_in_process_by_default(tdp, store, config_
     assert r.code == 0, r.err
     assert outbox.message(store, message_id)["state"] in ("sent", "delivered")
     assert [(row["port"], row["state"], row["sent"]) for row in health(store)] == [("emulator", "stopped", 1)]
+
+
+def test_cli_gateway_hands_incoming_sms_to_the_relay(store, config_path, emulator):
+    from contextlib import ExitStack
+
+    from kiosk.commands.sms_gateway import build_gateway
+    from kiosk.config import load
+
+    config_path.write_text(config_path.read_text() + '[sms]\nquiet_start = "00:00"\nquiet_end = "00:00"\n'
+                           '[relay]\ngroup_leader_phone = "0912000999"\n', encoding="utf-8")
+    config = load(config_path)
+    with ExitStack() as stack:
+        gateway = build_gateway(config, config.storage.path, [emulator.port], stack, recovery_delays=(0.05,))
+        gateway.start()
+        stack.callback(gateway.stop, 10)
+        emulator.inject_incoming("+84901234567", "Đèn đường ngõ 3 bị hỏng")
+        wait_until(lambda: any(m["handled_at"] for m in inbox.messages(store)), what="message handled")
+        row = inbox.messages(store)[0]
+        assert row["text"] == "Đèn đường ngõ 3 bị hỏng" and row["handler_error"] is None
+        assert any(m["source"] == "relay" for m in outbox.messages(store))

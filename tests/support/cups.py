@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.waiting import wait_until
 
 CUPS_PDF_CONF = Path("/etc/cups/cups-pdf.conf")
 FALLBACK_MODEL = "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd"
@@ -27,18 +28,6 @@ class CupsUnavailable(RuntimeError):
 
 def _run(*args: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=check)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy; raise TimeoutError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def scheduler_running() -> bool:

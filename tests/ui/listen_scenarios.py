@@ -21,7 +21,7 @@ def _bar_buttons(ui):
     bar = ui.find("listen_button").parent or ui.find("volume_up").parent
     if bar is None:
         return []
-    names = {id(widget): name for name, widget in bar.ids.items()}
+    names = {id(widget): name for name, widget in bar._buttons.items()}
     return [names[id(child)] for child in reversed(bar.children)]
 
 
@@ -83,7 +83,7 @@ def listen_guide_steps(ui):
         before = player.sound if hasattr(player, "sound") else None
         yield from ui.tap(button)
         yield from ui.wait(lambda: reader.speaker.last is not None and player.started.is_set()
-                           and getattr(player, "sound", None) is not before or bool(player.error), 10, button)
+                           or bool(player.error), 10, button)
         heard.append(reader.speaker.last.text)
         if before is not None:
             ui.result.setdefault("previous_states", []).append(before.state)

@@ -1,5 +1,4 @@
 """Complete resident flows under Xvfb, driven by simulated touches on the real app."""
-from pathlib import Path
 
 from kiosk import config as config_module, directory, dossiers
 from sms import outbox
