@@ -20,11 +20,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
 import requests
 
 from sms import outbox
+from sms.errors import SmsError
 from sms.storage import Database, Migration
 
 from . import __version__, directory, notices
@@ -78,16 +80,21 @@ class HubClient:
             raise SyncError("no hub configured: set [hub] url and token")
         if not token:
             raise SyncError("no kiosk token: set [hub] token (from `tdp hub add-kiosk`)")
+        if ca_bundle and not Path(ca_bundle).expanduser().is_file():
+            raise SyncError(f"[hub] ca_bundle {ca_bundle} does not exist")
         self.base = url.rstrip("/") + "/api/v1"
         self.timeout = timeout
         self.session = session or requests.Session()
         # requests takes HTTP(S)_PROXY / NO_PROXY from the environment (trust_env) by default.
-        self.session.verify = ca_bundle or True
+        self.verify = str(Path(ca_bundle).expanduser()) if ca_bundle else True
+        self.session.verify = self.verify
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": f"tdp-kiosk/{__version__}"})
 
     def _call(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
-            response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
+            # verify= per request: requests lets $REQUESTS_CA_BUNDLE override the session's own setting.
+            response = self.session.request(method, self.base + path, timeout=self.timeout, verify=self.verify,
+                                            **kwargs)
         except requests.exceptions.SSLError as exc:
             raise HubUnreachable(f"TLS check of the hub failed (set [hub] ca_bundle?): {exc}") from None
         except requests.exceptions.RequestException as exc:
@@ -106,8 +113,19 @@ class HubClient:
     def close(self) -> None:
         self.session.close()
 
+    @staticmethod
+    def _json(response: requests.Response) -> dict:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            # Typically a captive portal or a proxy's page on the kiosk's Wi-Fi/4G.
+            raise HubUnreachable(f"the answer from {response.url} is not the hub's JSON (captive portal?)")
+        return data
+
     def heartbeat(self, payload: dict) -> dict:
-        return self._call("POST", "/heartbeat", json=payload).json()
+        return self._json(self._call("POST", "/heartbeat", json=payload))
 
     def fetch(self, etag: str | None = None) -> tuple[dict | None, str | None]:
         """(body, etag); body is None when the feed is unchanged (304)."""
@@ -115,13 +133,13 @@ class HubClient:
         response = self._call("GET", "/notices", headers=headers)
         if response.status_code == 304:
             return None, response.headers.get("ETag", etag)
-        return response.json(), response.headers.get("ETag")
+        return self._json(response), response.headers.get("ETag")
 
     def report(self, notice_id: int, payload: dict) -> dict:
-        return self._call("POST", f"/notices/{int(notice_id)}/report", json=payload).json()
+        return self._json(self._call("POST", f"/notices/{int(notice_id)}/report", json=payload))
 
     def daily(self, days: list[dict]) -> dict:
-        return self._call("POST", "/daily", json={"days": days}).json()
+        return self._json(self._call("POST", "/daily", json={"days": days}))
 
 
 def _key_prefix(notice_id: int) -> str:
@@ -153,6 +171,8 @@ class Sync:
     _last_heartbeat: float = float("-inf")
     _last_daily: float = float("-inf")
     _reported: dict = field(default_factory=dict)
+    _refused: set = field(default_factory=set)
+    _state: str | None = None
     _started: float = field(default_factory=time.monotonic)
 
     def __post_init__(self):
@@ -211,13 +231,25 @@ class Sync:
         except NotFound:
             log.warning("hub notice %s is for group %s, which this kiosk does not have", notice_id, group)
             phones = []
-        with self.db.transaction():
+        try:
+            with self.db.transaction():
+                notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id),
+                             urgent=bool(notice.get("urgent")), group_code=group, expires_at=expires, posted_by="hub")
+                if phones:
+                    outbox.enqueue_many(self.db, phones, notice["text"],
+                                        priority="urgent" if notice.get("urgent") else "normal",
+                                        key_prefix=f"hub:{notice_id}", unaccented=bool(notice.get("unaccented")),
+                                        max_parts=self.config.sms.max_parts, source="hub")
+        except SmsError as exc:
+            # This kiosk's outbox refuses the text (e.g. its [sms] max_parts is lower than the hub's):
+            # retrying cannot help, so post it on the board and report every SMS as failed.
+            log.warning("hub notice %s not queued: %s", notice_id, exc)
             notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id),
                          urgent=bool(notice.get("urgent")), group_code=group, expires_at=expires, posted_by="hub")
-            if phones:
-                outbox.enqueue_many(self.db, phones, notice["text"], priority="urgent" if notice.get("urgent") else
-                                    "normal", key_prefix=f"hub:{notice_id}", unaccented=bool(notice.get("unaccented")),
-                                    max_parts=self.config.sms.max_parts, source="hub")
+            self._report(notice_id, {"state": "done", "recipients": len(phones), "sent": 0, "delivered": 0,
+                                     "failed": len(phones)})
+            self._refused.add(notice_id)
+            return True
         self._report(notice_id, notice_counts(self.db, notice_id))
         return True
 
@@ -244,6 +276,8 @@ class Sync:
         for row in self.db.query("SELECT external_id, cancelled_at FROM notices WHERE source = 'hub' "
                                  "AND created_at >= ?", (since,)):
             notice_id = int(row["external_id"])
+            if notice_id in self._refused:
+                continue
             counts = notice_counts(self.db, notice_id)
             if row["cancelled_at"]:
                 counts["state"] = "cancelled"
@@ -305,6 +339,9 @@ class Sync:
                 return
 
     def _set_state(self, state: str) -> None:
+        if state == self._state:
+            return
+        self._state = state
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO sync_state (key, value, updated_at) VALUES ('hub', ?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

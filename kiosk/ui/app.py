@@ -40,6 +40,10 @@ def configure_kivy(config: Config, size: tuple[int, int] | None = None, fullscre
     # PYTHON mode: Kivy logs through `logging` and leaves sys.stderr alone, so the CLI's one-line
     # errors still reach the user after Kivy is imported.
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    # Under a software renderer (Xvfb, no GPU) Mesa's llvmpipe starts a thread and arena per
+    # core; a kiosk's mostly still screens don't need them, and they cost ~20-70 MB. Ignored by
+    # the Pi's GPU driver.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     kivy_home = config.storage.data_dir / "kivy"

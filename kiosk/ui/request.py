@@ -25,15 +25,16 @@ class RequestScreen(KioskScreen):
     code = StringProperty("")
     appointment = StringProperty("")
 
-    def enter(self, code: str | None = None, **params) -> None:
-        self.reset()
-        box = self.ids.procedure_list
-        box.clear_widgets()
-        for procedure in procedures.default():
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        for procedure in procedures.default():  # the catalogue is fixed while the kiosk runs
             button = Factory.ListButton(text=procedure.name)
             button.code = procedure.code
             button.bind(on_release=lambda b: self.choose(b.code))
-            box.add_widget(button)
+            self.ids.procedure_list.add_widget(button)
+
+    def enter(self, code: str | None = None, **params) -> None:
+        self.reset()
         if code:
             self.choose(code)
 

@@ -48,6 +48,6 @@ class Cluster:
 
     def stop(self) -> None:
         try:
-            _as_postgres([str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+            _as_postgres([str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "-t", "20", "stop"])
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)

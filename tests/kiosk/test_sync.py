@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from hub import admin, db as hub_db, notices as hub_notices
 from hub.app import create_app
@@ -13,7 +17,7 @@ from hub.settings import HubSettings
 from kiosk import config as config_module, demo, directory, notices, phone as phones
 from kiosk.sync import HubClient, HubRejected, HubUnreachable, Sync, backoff_delay, hub_state
 from sms import outbox
-from tests.hub.conftest import LiveHub
+from tests.hub.conftest import LiveHub, free_port, wait_for
 
 
 @pytest.fixture
@@ -161,7 +165,8 @@ def test_a_hub_that_never_answers_times_out(ward, kiosk_config):
 def test_tls_verification_stays_on_and_uses_the_ca_bundle(tmp_path):
     assert HubClient("https://hub.example", "t").session.verify is True
     bundle = tmp_path / "ca.pem"
-    assert HubClient("https://hub.example", "t", ca_bundle=str(bundle)).session.verify == str(bundle)
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert HubClient("https://hub.example", "t", ca_bundle=str(bundle)).verify == str(bundle)
     assert HubClient("https://hub.example", "t").session.trust_env      # proxies from the environment
 
 
@@ -175,7 +180,6 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
 def test_an_hour_without_hub_then_it_catches_up(hub, ward, kiosk_config):
     """The hub is unreachable for an hour of simulated time: the kiosk backs off, then catches up."""
     notice_id = hub_notices.send(hub.engine, hub.settings, "Thông báo khi mất mạng", group="HPN")["id"]
-    import threading
     sync = Sync(ward, kiosk_config, rng=random.Random(3))
     real_base = sync.client.base
     with socket.socket() as closed:
@@ -210,3 +214,74 @@ def test_tdp_sync_once_json(hub, ward, kiosk_config, tdp, config_path):
     config_path.write_text(config_path.read_text().replace(hub.token, "wrong-token"))
     bad = tdp("sync", "--once")
     assert bad.code == 1 and "401" in bad.err and len(bad.err.splitlines()) == 1
+
+
+def test_a_text_this_kiosk_refuses_is_reported_failed_not_retried_forever(hub, ward, store, tmp_path):
+    strict = config_module.from_dict({"storage": {"path": store.path}, "sms": {"max_parts": 1},
+                                      "hub": {"url": hub.url, "token": hub.token}})
+    long_text = "Thông báo dài về lịch cắt điện toàn phường trong tuần tới, bà con lưu ý sắp xếp. " * 2
+    notice_id = hub_notices.send(hub.engine, hub.settings, long_text, group="HPN")["id"]
+    sync = Sync(ward, strict)
+    assert sync.run_once()["queued"] == [notice_id]
+    assert sms_keys(ward, notice_id) == []
+    assert notices.current(ward)[0]["text"] == long_text.strip()
+    (k,) = hub_notices.show(hub.engine, notice_id)["kiosks"]
+    assert k["state"] == "done" and k["failed"] == k["recipients"] == len(directory.recipients(ward, "HPN"))
+    sync.run_once()
+    assert hub_notices.show(hub.engine, notice_id)["kiosks"][0]["state"] == "done"
+
+
+def test_a_captive_portal_page_counts_as_hub_unreachable(ward, kiosk_config):
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html>Dang nhap Wi-Fi</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Portal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(HubUnreachable, match="captive portal"):
+            HubClient(f"http://127.0.0.1:{server.server_port}", "t" * 43).fetch()
+    finally:
+        server.shutdown()
+
+
+def test_a_missing_ca_bundle_is_a_clear_error(tmp_path):
+    from kiosk.sync import SyncError
+    with pytest.raises(SyncError, match="ca_bundle .* does not exist"):
+        HubClient("https://hub.example", "t", ca_bundle=str(tmp_path / "nope.pem"))
+
+
+def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path, store):
+    """A real HTTPS hub with a self-signed certificate: refused by default, accepted with its CA."""
+    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    settings = HubSettings(database=f"sqlite:///{tmp_path / 'tls' / 'hub.sqlite3'}")
+    engine = hub_db.open_hub(settings.database)
+    token = admin.add_kiosk(engine, "tls1")["token"]
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
+                                           log_level="critical", ssl_certfile=str(cert), ssl_keyfile=str(key),
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, timeout=10)
+        with pytest.raises(HubUnreachable, match="TLS check"):
+            HubClient(f"https://127.0.0.1:{port}", token).fetch()
+        body, etag = HubClient(f"https://127.0.0.1:{port}", token, ca_bundle=str(cert)).fetch()
+        assert body["notices"] == [] and etag
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()

@@ -97,35 +97,54 @@ def listen_guide_steps(ui):
     ui.result["buttons_after_back"] = _bar_buttons(ui)
 
 
+def _rect(widget):
+    x, y = widget.to_window(widget.x, widget.y)
+    return x, y, x + widget.width, y + widget.height
+
+
 def _problems(ui, window):
-    """Buttons (with a kv id) on the current screen that stick out of the window or whose text is cut."""
+    """Buttons (with a kv id) on the current screen that stick out of the window, are cut by the
+    edge of their scrolling area or by the top bar, or whose text is wider or taller than they are."""
     from kivy.uix.button import Button
     from kivy.uix.scrollview import ScrollView
     problems = []
     seen = set()
+    bar = ui.find("home_button").parent if ui.app.manager.current != "rating" else None
+    bar_bottom = _rect(bar)[1] if bar is not None else window.height
     for widget in ui.screen.walk(restrict=True):
         for name, child in getattr(widget, "ids", {}).items():
+            child = child.__self__
             if id(child) in seen or not isinstance(child, Button) or child.get_root_window() is None:
                 continue
             seen.add(id(child))
-            if child.opacity == 0 or child.width < 1 or child.height < 1:
-                continue
+            chain = [child, *_ancestors(child)]
+            if any(w.opacity == 0 for w in chain) or child.width < 1 or child.height < 1:
+                continue  # hidden
             child.texture_update()
-            x, y = child.to_window(child.x, child.y)
-            scrolled = any(isinstance(p, ScrollView) for p in _ancestors(child))
-            inside_x = x >= -1 and x + child.width <= window.width + 1
-            inside_y = scrolled or (y >= -1 and y + child.height <= window.height + 1)
+            x0, y0, x1, y1 = _rect(child)
+            scroll = next((p for p in chain if isinstance(p, ScrollView)), None)
+            if scroll is not None:
+                _sx0, sy0, _sx1, sy1 = _rect(scroll)
+                if y1 <= sy0 + 1 or y0 >= sy1 - 1:
+                    continue  # scrolled out of view: the resident scrolls to it
+                cut = y0 < sy0 - 1 or y1 > sy1 + 1
+            else:
+                in_bar = bar is not None and any(w is bar for w in chain)
+                cut = y0 < -1 or y1 > (window.height if in_bar else bar_bottom) + 1
+            cut = cut or x0 < -1 or x1 > window.width + 1
             text_fits = child.texture_size[0] <= child.width + 1 and child.texture_size[1] <= child.height + 1
-            if not (inside_x and inside_y and text_fits):
-                problems.append({"id": name, "pos": [round(x), round(y)], "size": [round(child.width), round(child.height)],
-                                 "text_size": list(child.texture_size), "text": child.text[:40]})
+            if cut or not text_fits:
+                problems.append({"id": name, "rect": [round(v) for v in (x0, y0, x1, y1)],
+                                 "text_size": list(child.texture_size), "cut": cut, "text": child.text[:40]})
     return problems
 
 
 def _ancestors(widget):
     parent = widget.parent
-    while parent is not None and parent is not widget:
+    while parent is not None:
         yield parent
+        if parent.parent is parent:  # the Window is its own parent
+            return
         parent = parent.parent
 
 
@@ -145,6 +164,13 @@ def large_text_fits(ui):
         report[name] = _problems(ui, Window)
         if shots:
             _shoot(os.path.join(shots, f"{name}.png"))
+        if name == "rating":
+            yield from ui.tap("face_4")  # "Chưa hài lòng" brings up the reason chips
+            for _ in range(3):
+                yield None
+            report["rating_reasons"] = _problems(ui, Window)
+            if shots:
+                _shoot(os.path.join(shots, "rating_reasons.png"))
         if name == "guides":
             ui.screen.show("CT-TAMTRU")
             for _ in range(3):

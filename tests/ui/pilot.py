@@ -18,6 +18,7 @@ class Pilot:
     def __init__(self, app):
         self.app = app
         self.result: dict = {}
+        self.first_frame_at = None
 
     @property
     def screen(self):
@@ -37,6 +38,8 @@ class Pilot:
         """Touch down and up at the widget's centre, like a finger; then let one frame pass."""
         from kivy.tests.common import UnitTestTouch
         yield None  # let layout settle: a widget added this frame has no position yet
+        # A ScreenManager ignores touches while a transition runs (one frame even with NoTransition).
+        yield from self.wait(lambda: not self.app.manager.transition.is_active, 5, "the screen transition")
         widget = self.find(widget_or_id) if isinstance(widget_or_id, str) else widget_or_id
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
@@ -82,10 +85,16 @@ def main(argv: list[str]) -> int:
     from kivy.clock import Clock
     from kiosk.ui.kioskapp import KioskApp
 
+    from kivy.core.window import Window
+
+    def first_flip(*_args):  # the first frame on screen: the end of a cold start
+        pilot.first_frame_at = time.time()
+        Window.unbind(on_flip=first_flip)
     module_name, function_name = target.split(":")
     module = __import__(module_name, fromlist=[function_name])
     app = KioskApp(config)
     pilot = Pilot(app)
+    Window.bind(on_flip=first_flip)
     outcome = {"ok": False}
     steps = None
 
