@@ -38,8 +38,20 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def groups_of(kiosks: list[dict]) -> list[tuple[str, str]]:
+    """Group choices for Compose: everyone, then the groups the kiosks reported (else the usual ones)."""
+    reported: dict[str, str] = {}
+    for kiosk in kiosks:
+        for group in kiosk["heartbeat"].get("groups", []):
+            reported.setdefault(group["code"], group["name"])
+    if not reported:
+        return GROUPS
+    return [GROUPS[0]] + sorted(reported.items())
+
+
 def render(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    response = templates.TemplateResponse(request, name, {"groups": GROUPS, **context}, status_code=status)
+    context = {**context, "groups": groups_of(context["kiosks"]) if "kiosks" in context else GROUPS}
+    response = templates.TemplateResponse(request, name, context, status_code=status)
     response.headers.update(SECURITY_HEADERS)
     return response
 

@@ -27,6 +27,7 @@ from .settings import HubSettings
 REPORT_STATES = ("queued", "done", "expired", "cancelled")
 MAX_COUNT = 10 ** 9
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+GROUP_CODE_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 CANCEL_MEMORY_SECONDS = 7 * 24 * 3600
 MODEM_KEYS = ("port", "state", "registered", "signal", "signal_dbm", "operator", "network", "sent", "failed",
               "error", "updated_at")
@@ -174,6 +175,12 @@ def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) ->
         plain = (str, int, float, bool, type(None))
         clean["modem"] = [{key: m[key] for key in MODEM_KEYS if key in m and isinstance(m[key], plain)}
                           for m in body["modem"][:8]]
+    if "groups" in body:
+        if not isinstance(body["groups"], list) or not all(isinstance(g, dict) for g in body["groups"]):
+            raise InvalidInput("groups must be a list of objects")
+        clean["groups"] = [{"code": str(g.get("code", ""))[:20].upper(), "name": str(g.get("name", ""))[:60],
+                            "consenting": g["consenting"] if isinstance(g.get("consenting"), int) else 0}
+                           for g in body["groups"][:50] if GROUP_CODE_RE.match(str(g.get("code", "")).upper())]
     if "sim_number" in body and isinstance(body["sim_number"], str):
         clean["sim_number"] = body["sim_number"][:20]
     k = db.kiosks

@@ -2,7 +2,15 @@
 
 
 class TdpError(Exception):
-    """Root of every error the kiosk package raises on purpose; its message is for the user."""
+    """Root of every error the kiosk package raises on purpose; its message is for the user.
+
+    `vietnamese` is the same reason in plain Vietnamese, for the kiosk screen; when a raise site
+    gives none, the screen falls back to a per-class text (kiosk/ui/messages.py).
+    """
+
+    def __init__(self, message: str = "", vietnamese: str = ""):
+        super().__init__(message)
+        self.vietnamese = vietnamese
 
 
 class ConfigError(TdpError, ValueError):

@@ -43,12 +43,8 @@ _SEPARATORS = re.compile(r"[\s.\-()/\u00a0]+")
 class InvalidPhone(InvalidInput):
     """Not a Vietnamese mobile number that can receive SMS; the message says why.
 
-    `vietnamese` carries the same reason in plain Vietnamese for the kiosk screen.
+    Every raise gives the reason in English and in plain Vietnamese (for the kiosk screen).
     """
-
-    def __init__(self, message: str, vietnamese: str = ""):
-        super().__init__(message)
-        self.vietnamese = vietnamese or message
 
 
 def normalise(raw: object) -> str:

@@ -81,7 +81,8 @@ def check_code(db: Database, verification_id: int, code: str) -> CheckResult:
     """Check a typed code. After MAX_TRIES wrong tries (or expiry) a new code is texted."""
     row = db.query_one("SELECT * FROM phone_verifications WHERE id = ?", (verification_id,))
     if row is None:
-        raise NotFound("this verification has ended; start the registration again")
+        raise NotFound("this verification has ended; start the registration again",
+                       "Phiên xác nhận đã hết. Xin làm lại từ đầu.")
     if row["verified_at"]:
         return CheckResult("ok", verification_id=verification_id)
     expired = datetime.fromisoformat(row["expires_at"]) < datetime.now(timezone.utc)
@@ -112,11 +113,13 @@ def register_household(db: Database, verification_id: int, *, head_name: str, ad
     """
     row = db.query_one("SELECT * FROM phone_verifications WHERE id = ?", (verification_id,))
     if row is None or not row["verified_at"]:
-        raise InvalidInput("the phone number has not been verified with the SMS code yet")
+        raise InvalidInput("the phone number has not been verified with the SMS code yet",
+                           "Số điện thoại chưa được xác nhận bằng mã tin nhắn.")
     if row["used_at"]:
-        raise InvalidInput("this verification was already used for a registration")
+        raise InvalidInput("this verification was already used for a registration",
+                           "Mã xác nhận này đã được dùng để đăng ký rồi.")
     if not clean(head_name):
-        raise InvalidInput("the head of household's name is empty")
+        raise InvalidInput("the head of household's name is empty", "Xin nhập họ và tên chủ hộ.")
     consent = Consent(True, "kiosk", f"kiosk registration, consent text {CONSENT_VERSION}")
     with db.transaction() as conn:
         household_id = directory.add_household(db, address, residential_group)

@@ -120,6 +120,9 @@ def _clean(text: object, max_chars: int) -> str:
         if ch in _ZERO_WIDTH or ch in "\r\x0b\x0c":
             kept.append(" " if ch in "\r\x0b\x0c" else "")
             continue
+        if ch.isdigit() and ch not in "0123456789":
+            kept.append(str(unicodedata.digit(ch, "")))  # other scripts' digits and superscripts
+            continue
         category = unicodedata.category(ch)
         if category in _EMOJI_CATEGORIES and ch not in _SYMBOLS or category in ("Cc", "Cf"):
             continue

@@ -288,16 +288,19 @@ class Sync:
 
     # --- what the hub learns about the kiosk -------------------------------------------------
     def heartbeat_payload(self) -> dict:
-        """Version, uptime, modem health, queue depth, printer state and free disk: no personal data."""
+        """Version, uptime, modem health, queue depth, printer state, free disk, and the kiosk's groups
+        with their consenting-member counts (so officials can pick a group): no personal data."""
         from sms import gateway
         modems = [{k: row.get(k) for k in MODEM_FIELDS} for row in gateway.health(self.db)]
         try:
             disk_free = shutil.disk_usage(self.config.storage.data_dir).free // (1024 * 1024)
         except OSError:
             disk_free = 0
+        groups = [{"code": g["code"], "name": g["name"], "consenting": g["consenting"]}
+                  for g in directory.list_groups(self.db)]
         return {"version": __version__, "uptime_s": round(_uptime(self._started)), "modem": modems,
                 "queue_depth": outbox.queue_depth(self.db), "printer": _printer_state(self.config),
-                "disk_free_mb": disk_free}
+                "disk_free_mb": disk_free, "groups": groups}
 
     def daily_totals(self, today: date | None = None) -> list[dict]:
         """Counts per local day for the last DAILY_DAYS days: requests, online requests, help tickets, SMS parts."""

@@ -36,7 +36,9 @@ SERIAL_LENGTH = 3
 DEFAULT_PREFIX = "TDP"
 
 # What people type for what they mean: letters in the month part, digits in the serial part.
-_DATE_LOOKALIKES = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1"})
+# Only letters outside ALPHABET: a D, L or Q in the month part may be a serial character swapped
+# across the dash, and reading it as a digit would let that swap pass the check.
+_DATE_LOOKALIKES = str.maketrans({"O": "0", "I": "1"})
 _SHAPE = re.compile(r"^(?:([A-Z0-9]{1,8})-)?(\d{4})-?([A-Z0-9]{4})$")
 
 

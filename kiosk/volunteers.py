@@ -341,26 +341,31 @@ def verify_pin(db: Database, name_or_phone: str, pin: str, settings: VolunteerSe
     at = at or datetime.now(timezone.utc)
     volunteer = find(db, name_or_phone)
     if not volunteer["active"]:
-        raise VolunteerError(f"volunteer {volunteer['name']} is inactive; ask the group leader")
+        raise VolunteerError(f"volunteer {volunteer['name']} is inactive; ask the group leader",
+                             "Tài khoản tình nguyện viên đang tạm dừng; xin hỏi tổ trưởng.")
     error: VolunteerError | None = None
     with db.transaction() as conn:
         stored, failures, locked_until = conn.execute(
             "SELECT pin_hash, pin_failures, locked_until FROM volunteers WHERE id = ?", (volunteer["id"],)).fetchone()
         if locked_until and parse_stamp(locked_until) > at:
             left = parse_stamp(locked_until) - at
-            error = LockedOut(f"too many wrong PINs: try again in {_minutes_up(left)} minutes")
+            error = LockedOut(f"too many wrong PINs: try again in {_minutes_up(left)} minutes",
+                              f"Nhập sai mã PIN quá nhiều lần: thử lại sau {_minutes_up(left)} phút.")
         elif not stored:
-            error = VolunteerError(f"volunteer {volunteer['name']} has no PIN yet: `tdp volunteers set-pin`")
+            error = VolunteerError(f"volunteer {volunteer['name']} has no PIN yet: `tdp volunteers set-pin`",
+                                   "Bạn chưa có mã PIN; xin tổ trưởng đặt mã.")
         elif pin_matches(str(pin or ""), stored):
             conn.execute("UPDATE volunteers SET pin_failures = 0, locked_until = NULL WHERE id = ?",
                          (volunteer["id"],))
         elif failures + 1 >= settings.pin_max_failures:
             conn.execute("UPDATE volunteers SET pin_failures = 0, locked_until = ? WHERE id = ?",
                          (utc_stamp(at + timedelta(minutes=settings.lockout_minutes)), volunteer["id"]))
-            error = LockedOut(f"too many wrong PINs: locked for {settings.lockout_minutes} minutes")
+            error = LockedOut(f"too many wrong PINs: locked for {settings.lockout_minutes} minutes",
+                              f"Nhập sai mã PIN quá nhiều lần: tạm khoá {settings.lockout_minutes} phút.")
         else:
             conn.execute("UPDATE volunteers SET pin_failures = ? WHERE id = ?", (failures + 1, volunteer["id"]))
-            error = WrongPin(f"wrong PIN ({settings.pin_max_failures - failures - 1} tries left)")
+            left = settings.pin_max_failures - failures - 1
+            error = WrongPin(f"wrong PIN ({left} tries left)", f"Sai mã PIN. Còn {left} lần thử.")
     if error is not None:
         raise error
     return volunteer
@@ -382,7 +387,8 @@ def check_in(db: Database, name_or_phone: str, pin: str, settings: VolunteerSett
         open_row = conn.execute("SELECT checked_in_at FROM volunteer_attendance WHERE volunteer_id = ? "
                                 "AND checked_out_at IS NULL", (volunteer["id"],)).fetchone()
         if open_row:
-            raise VolunteerError(f"{volunteer['name']} is already checked in since {open_row[0]}")
+            raise VolunteerError(f"{volunteer['name']} is already checked in since {open_row[0]}",
+                                     "Bạn đã vào ca rồi.")
         shift = conn.execute(
             "SELECT s.id FROM rota_shifts s JOIN rota_assignments a ON a.shift_id = s.id "
             "WHERE a.volunteer_id = ? AND s.ends_at > ? ORDER BY s.starts_at LIMIT 1",
@@ -408,7 +414,7 @@ def check_out(db: Database, name_or_phone: str, pin: str, settings: VolunteerSet
         row = conn.execute("SELECT id, checked_in_at FROM volunteer_attendance WHERE volunteer_id = ? "
                            "AND checked_out_at IS NULL", (volunteer["id"],)).fetchone()
         if row is None:
-            raise VolunteerError(f"{volunteer['name']} is not checked in")
+            raise VolunteerError(f"{volunteer['name']} is not checked in", "Bạn chưa vào ca.")
         minutes = max(0, int((at - parse_stamp(row[1])).total_seconds() // 60))
         conn.execute("UPDATE volunteer_attendance SET checked_out_at = ?, minutes = ? WHERE id = ?",
                      (utc_stamp(at), minutes, row[0]))

@@ -12,6 +12,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 
 from .. import dossiers, phone as phones, registration, tracking
 from .kioskapp import KioskScreen
+from .messages import describe
 
 
 class CheckScreen(KioskScreen):
@@ -56,7 +57,7 @@ class CheckScreen(KioskScreen):
         try:
             phones.normalise(self.ids.phone_input.text)
         except phones.InvalidPhone as exc:
-            self.error = exc.vietnamese if App.get_running_app().language == "vi" else str(exc)
+            self.error = describe(exc, App.get_running_app().language)
             return
         self.busy = True
         App.get_running_app().services.call(registration.send_code, self.ids.phone_input.text,

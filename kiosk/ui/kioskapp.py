@@ -18,6 +18,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from ..config import Config
 from . import i18n
 from .app import SCREENS
+from .messages import describe
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class KioskApp(App):
         self.language = config.ui.language if config.ui.language in i18n.LANGUAGES else "vi"
         self.start_screen = start_screen
         self.screenshot_path = screenshot
-        self.services = Services(config)
+        self.services = Services(config, lambda exc: describe(exc, self.language))
         self.history: list[str] = []
         self.exit_code = 0
         self._last_touch = Clock.get_boottime()

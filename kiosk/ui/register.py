@@ -11,6 +11,7 @@ from .. import phone as phones
 from .. import registration
 from ..text import clean
 from .kioskapp import KioskScreen
+from .messages import describe
 
 STEPS = ("name", "phone", "address", "members", "consent", "code", "done")
 
@@ -63,7 +64,7 @@ class RegisterScreen(KioskScreen):
         try:
             phones.normalise(self.ids.phone_input.text)
         except phones.InvalidPhone as exc:
-            self.error = exc.vietnamese if self.app.language == "vi" else str(exc)
+            self.error = describe(exc, self.app.language)
             return
         self._go("address")
 

@@ -13,6 +13,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from .. import dossiers, phone as phones, procedures
 from ..text import clean
 from .kioskapp import KioskScreen
+from .messages import describe
 
 
 class RequestScreen(KioskScreen):
@@ -70,7 +71,7 @@ class RequestScreen(KioskScreen):
         try:
             phones.normalise(self.ids.phone_input.text)
         except phones.InvalidPhone as exc:
-            self.error = exc.vietnamese if App.get_running_app().language == "vi" else str(exc)
+            self.error = describe(exc, App.get_running_app().language)
             return
         self._go("citizen_id")
 

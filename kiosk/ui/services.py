@@ -21,8 +21,9 @@ STATUS_SECONDS = 5.0
 
 
 class Services:
-    def __init__(self, config: Config, workers: int = 2):
+    def __init__(self, config: Config, describe: Callable[[BaseException], str], workers: int = 2):
         self.config = config
+        self.describe = describe
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kiosk-worker")
         self._local = threading.local()
         self._stores = []
@@ -38,23 +39,17 @@ class Services:
 
     def call(self, fn: Callable, *args, on_done: Callable | None = None,
              on_error: Callable[[str], None] | None = None, **kwargs) -> None:
-        """Run `fn(store, *args, **kwargs)` in a worker; deliver its result or error message on the Kivy thread.
-
-        A TdpError's message is meant for the resident; any other exception is logged and
-        reported as a generic failure, never a traceback on screen.
-        """
+        """Run `fn(store, *args, **kwargs)` in a worker; deliver its result, or a one-sentence message
+        for the resident (see kiosk/ui/messages.py), on the Kivy thread. Unexpected exceptions
+        are logged with their traceback, never shown."""
         def work():
             try:
                 result = fn(self.store(), *args, **kwargs)
-            except TdpError as exc:
-                message = str(exc)
+            except Exception as exc:
+                if not isinstance(exc, TdpError):
+                    log.exception("background task %s failed", getattr(fn, "__name__", fn))
                 if on_error:
-                    Clock.schedule_once(lambda dt: on_error(message))
-                return
-            except Exception:
-                log.exception("background task %s failed", getattr(fn, "__name__", fn))
-                if on_error:
-                    Clock.schedule_once(lambda dt: on_error(""))
+                    Clock.schedule_once(lambda dt, exc=exc: on_error(self.describe(exc)))
                 return
             if on_done:
                 Clock.schedule_once(lambda dt: on_done(result))

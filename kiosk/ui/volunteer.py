@@ -29,6 +29,7 @@ class VolunteerScreen(KioskScreen):
 
     def enter(self, **params) -> None:
         self.reset()
+        self.ids.who_list.clear_widgets()  # filled afresh: volunteers may have changed
         App.get_running_app().services.call(_active_volunteers, on_done=self._show_volunteers)
 
     def reset(self) -> None:

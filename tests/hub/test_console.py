@@ -194,3 +194,24 @@ def test_security_headers_and_html_404(client, ward_official):
     r = client.get("/kiosks")
     assert r.headers["x-frame-options"] == "DENY" and "default-src 'self'" in r.headers["content-security-policy"]
     assert client.get("/nope").status_code == 404
+
+
+def test_ward_official_sees_only_the_kiosks_of_their_ward(client, ward_official, engine):
+    admin.add_kiosk(engine, "other", "Phường Khác")
+    login(client)
+    page = client.get("/kiosks").text
+    assert 'data-kiosk="k1"' in page and 'data-kiosk="other"' not in page
+    csrf = csrf_of(client.get("/compose").text)
+    r = client.post("/compose", data={"text": "Sang phường khác", "kiosk": "other", "group": "TATCA", "csrf": csrf})
+    assert r.status_code == 400
+    assert notices.recent(engine) == []
+
+
+def test_compose_offers_the_groups_the_kiosks_reported(client, ward_official, engine):
+    with db.write(engine) as conn:
+        conn.execute(db.kiosks.update().where(db.kiosks.c.name == "k1").values(
+            heartbeat='{"groups": [{"code": "CLB", "name": "CLB dưỡng sinh", "consenting": 12}]}'))
+    login(client)
+    page = client.get("/compose").text
+    assert '<option value="CLB"' in page and "CLB dưỡng sinh" in page and '<option value="TATCA"' in page
+    assert "CLB 12" in client.get("/kiosks").text

@@ -129,10 +129,13 @@ def test_nothing_personal_reaches_the_hub(hub, ward, kiosk_config):
 
 def test_heartbeat_reports_health_counts_only(hub, ward, kiosk_config):
     payload = Sync(ward, kiosk_config).heartbeat_payload()
-    assert set(payload) == {"version", "uptime_s", "modem", "queue_depth", "printer", "disk_free_mb"}
+    assert set(payload) == {"version", "uptime_s", "modem", "queue_depth", "printer", "disk_free_mb", "groups"}
+    hpn = next(g for g in payload["groups"] if g["code"] == "HPN")
+    assert hpn == {"code": "HPN", "name": "Hội phụ nữ", "consenting": len(directory.recipients(ward, "HPN"))}
     Sync(ward, kiosk_config).run_once()
     (row,) = admin.list_kiosks(hub.engine, hub.settings)
     assert row["online"] and row["heartbeat"]["version"] == payload["version"]
+    assert row["heartbeat"]["groups"] == payload["groups"]
 
 
 def test_daily_totals_reach_the_hub(hub, ward, kiosk_config):

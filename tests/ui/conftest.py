@@ -19,6 +19,7 @@ def kiosk_ui(config_path, tmp_path):
                               cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         outcome = json.loads(out.read_text("utf-8")) if out.exists() else {}
         if proc.returncode != 0 or not outcome.get("ok"):
-            raise AssertionError(f"scenario {target} failed:\n{outcome.get('error') or proc.stderr[-4000:]}")
+            raise AssertionError(f"scenario {target} failed:\n{outcome.get('error') or proc.stderr[-4000:]}\n"
+                                 f"results so far: {outcome.get('result')}")
         return outcome["result"]
     return run

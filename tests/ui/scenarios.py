@@ -198,3 +198,75 @@ def notice_board(ui):
     cards = list(reversed(screen.ids.notice_list.children))
     ui.result["texts"] = [card.notice["text"] for card in cards]
     ui.result["urgent"] = [card.notice["urgent"] for card in cards]
+
+
+def call_volunteer(ui):
+    """Call a volunteer: a queue number; tapping again does not open a second ticket."""
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_call")
+    yield from ui.wait_screen("call")
+    screen = ui.screen
+    button = ui.find("call_button")
+    yield from ui.tap(button)
+    yield from ui.tap(button)
+    yield from ui.wait(lambda: bool(screen.number), 10, "the ticket number")
+    ui.result["number"] = screen.ids.ticket_number.text
+    ui.result["notified"] = screen.ids.notified.text
+
+
+def volunteer_mode(ui):
+    """A volunteer signs in with the PIN (one wrong try), closes the ticket, moves a request on."""
+    import os
+    code = os.environ["TDP_TEST_CODE"]
+    yield from ui.wait_screen("home")
+    yield from ui.tap("volunteer_mode")
+    yield from ui.wait_screen("volunteer")
+    screen = ui.screen
+    yield from ui.wait(lambda: len(screen.ids.who_list.children) > 0, 10, "the volunteers")
+    yield from ui.tap(list(reversed(screen.ids.who_list.children))[0])
+    yield from ui.wait(lambda: screen.step == "pin", 5, "PIN step")
+    for digit in "1111":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("pin_next")
+    yield from ui.wait(lambda: bool(screen.error), 10, "wrong PIN message")
+    ui.result["wrong_pin"] = screen.error
+    for digit in "2468":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("pin_next")
+    yield from ui.wait(lambda: screen.step == "menu", 10, "menu")
+    yield from ui.tap("check_in")
+    yield from ui.wait(lambda: "ca" in screen.message and screen.message != "", 10, "check-in")
+    ui.result["checked_in"] = screen.message
+    yield from ui.tap("menu_tickets")
+    yield from ui.wait(lambda: screen.step == "tickets", 10, "tickets")
+    ui.result["tickets"] = len(screen.ids.ticket_list.children)
+    yield from ui.tap(list(reversed(screen.ids.ticket_list.children))[0])
+    yield from ui.wait(lambda: screen.step == "close", 5, "close step")
+    yield from ui.tap(list(reversed(screen.ids.close_procedures.children))[1])
+    yield from ui.tap("close_online_kiosk")
+    yield from ui.wait_screen("rating", 10)
+    yield from ui.tap("face_1")
+    yield from ui.wait_screen("home")
+    # Back in volunteer mode: the request desk.
+    yield from ui.tap("volunteer_mode")
+    yield from ui.wait_screen("volunteer")
+    screen = ui.screen
+    yield from ui.wait(lambda: len(screen.ids.who_list.children) > 0, 10, "the volunteers")
+    yield from ui.tap(list(reversed(screen.ids.who_list.children))[0])
+    yield from ui.wait(lambda: screen.step == "pin", 5, "PIN step")
+    for digit in "2468":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("pin_next")
+    yield from ui.wait(lambda: screen.step == "menu", 10, "menu")
+    yield from ui.tap("menu_request")
+    yield from ui.wait(lambda: screen.step == "request", 5, "request step")
+    for ch in code.split("-", 1)[1].replace("-", "").lower():
+        yield from ui.tap(f"key_{ch}")
+    yield from ui.tap("find_request")
+    yield from ui.wait(lambda: screen.dossier is not None, 10, "the request")
+    ui.result["dossier_text"] = screen.ids.dossier_text.text
+    yield from ui.tap(list(reversed(screen.ids.status_buttons.children))[0])  # "Đã chuyển phường"
+    yield from ui.wait(lambda: screen.dossier.status == "forwarded", 10, "status change")
+    yield from ui.tap("reprint")
+    yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 20, "reprint")
+    ui.result["reprint"] = ui.app.print_message

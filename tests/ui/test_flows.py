@@ -60,3 +60,48 @@ def test_notice_board_shows_current_notices_newest_first(kiosk_ui, store):
     result = kiosk_ui("tests.ui.scenarios:notice_board")
     assert result["texts"] == ["Cắt điện sáng Chủ nhật.", "Họp tổ dân phố tối thứ Sáu."]
     assert result["urgent"] == [True, False]
+
+
+def _volunteer(store, name="Đỗ Minh Tâm", phone="0966100201"):
+    from kiosk import volunteers
+    volunteers.add(store, volunteers.NewVolunteer(name=name, phone=phone, role="leader"))
+    volunteers.set_pin(store, phone, "2468")
+
+
+def test_call_a_volunteer_gives_one_number_and_texts_the_leader(kiosk_ui, store):
+    from kiosk import help_tickets
+    _volunteer(store)
+    result = kiosk_ui("tests.ui.scenarios:call_volunteer")
+    assert result["number"] == "001"
+    assert len(help_tickets.list_tickets(store)) == 1  # two taps, one ticket
+    texted = outbox.messages(store, to="+84966100201")
+    assert len(texted) == 1 and "001" in texted[0]["text"]
+
+
+def test_volunteer_mode_pin_ticket_close_request_update_and_reprint(kiosk_ui, store, monkeypatch):
+    from kiosk import help_tickets, ratings  # noqa: F401  (ratings: the table the face goes to)
+    _volunteer(store)
+    help_tickets.create(store, config_module.Config(), "kiosk")
+    dossier = dossiers.create(store, procedure_code="CT-TAMTRU", full_name="Hoàng Văn Nam", phone="0977200301",
+                              prefix="TDP1")
+    monkeypatch.setenv("TDP_TEST_CODE", dossier.code)
+    result = kiosk_ui("tests.ui.scenarios:volunteer_mode", timeout=180)
+    assert result["wrong_pin"] == "Sai mã PIN. Còn 4 lần thử."
+    assert result["tickets"] == 1
+    ticket = help_tickets.list_tickets(store)[0]
+    assert ticket["status"] == "closed" and ticket["channel"] == "online_kiosk" and ticket["submitted_online"]
+    assert store.query("SELECT service, score FROM ratings") == [{"service": "help", "score": 1}]
+    assert dossiers.get(store, dossier.code, "TDP1").status == "forwarded"
+    queued = [m["key"] for m in outbox.messages(store, to="+84977200301")]
+    assert len(queued) == 2  # received, then forwarded
+    assert "PDF" in result["reprint"]
+
+
+def test_printer_down_the_request_still_completes_and_the_resident_is_told(kiosk_ui, store, config_path):
+    with open(config_path, "a", encoding="utf-8") as handle:
+        handle.write('[printer]\nqueue = "tdp-no-such-printer"\n')
+    result = kiosk_ui("tests.ui.scenarios:hand_in_request")
+    assert result["print_message"].startswith("Máy in chưa sẵn sàng: giấy biên nhận đã được lưu")
+    assert [d.code for d in dossiers.list_dossiers(store)] == [result["code"]]
+    data_dir = config_module.load(config_path).storage.data_dir
+    assert (data_dir / "receipts" / f"{result['code']}.pdf").is_file()  # kept for the volunteer to reprint
