@@ -4,6 +4,7 @@ Imported only after `app.configure_kivy` has run.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from pathlib import Path
@@ -151,6 +152,12 @@ class KioskApp(App):
         if remaining:
             self.screen(remaining[0])
             Clock.schedule_once(lambda dt: self._preload(remaining[1:]), 0)
+            return
+        # Every widget now exists for the life of the process. Freezing them out of the garbage
+        # collector's view stops full collections (which walk ~10^5 Kivy objects, half a second
+        # on a 2-core board) from landing on a resident's tap.
+        gc.collect()
+        gc.freeze()
 
     @property
     def preloaded(self) -> bool:
