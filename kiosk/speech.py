@@ -41,6 +41,8 @@ ABBREVIATIONS = {
     "STT": "số thứ tự",
     "TP.": "thành phố",
     "QR": "kiu a",
+    "BHYT": "bảo hiểm y tế",
+    "BHXH": "bảo hiểm xã hội",
 }
 VNEID_SPOKEN = "vê en e ai đi"
 
@@ -96,6 +98,7 @@ def spoken(text: str) -> str:
         text = rule(text)
     text = re.sub(r"\s*\n\s*", ". ", text)
     text = re.sub(r"\s+([,.;:!?])", r"\1", _SPACE.sub(" ", text))
+    text = re.sub(r"[,;:] ?(?=[.!?])", "", text)  # "(miễn phí)." → "miễn phí."
     text = re.sub(r"([,.;:!?])(?:[ ]?[,.;:!?])+", r"\1", text)
     return unicodedata.normalize("NFC", text.strip(" ,;"))
 
@@ -322,6 +325,7 @@ def _symbols(text: str) -> str:
     for symbol, said in _SYMBOLS.items():
         text = text.replace(symbol, said)
     text = re.sub(r"(?<=đồng)\s?/\s?(?=\w)", " một ", text)  # 15.000 đồng/lần: "đồng một lần"
-    text = re.sub(r"(?<=\w)/(?=\w)", " ", text)
+    text = re.sub(r"(?<=\w)\s?/\s?(?=\w)", " hoặc ", text)  # "UBND/HĐND", "đất đai / trích đo"
     text = re.sub(r"(?<=[^\W\d_])-(?=[^\W\d_])", " ", text)
-    return re.sub(r"[\"“”‘’«»()\[\]{}*_~^|<>\\]", " ", text)
+    text = re.sub(r"\s*[()\[\]]\s*", ", ", text)  # an aside is a pause, not a silence
+    return re.sub(r"[\"“”‘’«»{}*_~^|<>/\\]", " ", text)

@@ -211,6 +211,10 @@ class Player:
     def playing(self) -> bool:
         return False
 
+    def wait(self, timeout: float) -> bool:
+        """Block until the current sound has ended (for the CLI); False on timeout."""
+        return True
+
     def _mark_started(self) -> None:
         self.first_sample = time.monotonic()
         self.started.set()
@@ -224,6 +228,7 @@ class AplayPlayer(Player):
         super().__init__()
         self.device, self.binary = device, binary
         self._process: subprocess.Popen | None = None
+        self._watcher: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def available(self) -> tuple[bool, str]:
@@ -241,11 +246,12 @@ class AplayPlayer(Player):
                                        stderr=subprocess.PIPE)
         except OSError as exc:
             self.error = f"aplay does not start: {exc}"
-            log.warning("%s", self.error)
+            log.info("%s", self.error)  # the caller shows player.error; the CLI must not print it twice
             return
         with self._lock:
             self._process = process
-        threading.Thread(target=self._watch, args=(process,), name="voice-aplay", daemon=True).start()
+        self._watcher = threading.Thread(target=self._watch, args=(process,), name="voice-aplay", daemon=True)
+        self._watcher.start()
 
     def _watch(self, process: subprocess.Popen) -> None:
         lines = []
@@ -257,7 +263,7 @@ class AplayPlayer(Player):
         if code not in (0, -15) and process is self._process:
             text = b"".join(lines).decode("utf-8", "replace").strip().splitlines()
             self.error = f"aplay -D {self.device} failed: {text[-1] if text else 'exit ' + str(code)}"
-            log.warning("%s", self.error)
+            log.info("%s", self.error)
         process.stderr.close()
 
     def stop(self) -> None:
@@ -274,6 +280,13 @@ class AplayPlayer(Player):
     def playing(self) -> bool:
         process = self._process
         return process is not None and process.poll() is None
+
+    def wait(self, timeout: float) -> bool:
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.join(timeout)
+            return not watcher.is_alive()
+        return True
 
 
 class KivyPlayer(Player):
@@ -303,7 +316,7 @@ class KivyPlayer(Player):
         sound = SoundLoader.load(str(path))
         if sound is None or not sound.length:
             self.error = f"Kivy cannot play {path.name} (no audio device?)"
-            log.warning("%s", self.error)
+            log.info("%s", self.error)
             return
         self.sound = sound
         sound.play()

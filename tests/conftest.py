@@ -12,6 +12,8 @@ import pytest
 from kiosk.cli import main
 from kiosk.store import open_store
 
+pytest_plugins = ["tests.support.gpio"]  # the `factory` fixture: gpiozero's MockFactory
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPORA = SHARED / "corpora"

@@ -63,10 +63,10 @@ def _play(config, spoken) -> None:
     if isinstance(player, voice.KivyPlayer):
         raise voice.VoiceError("the CLI plays through aplay: set [voice] player = \"aplay\" or use --out FILE.wav")
     player.play(spoken.path)
-    deadline = time.monotonic() + spoken.seconds + 10
-    while player.playing and time.monotonic() < deadline:
-        time.sleep(0.05)
+    finished = player.wait(spoken.seconds + 10)
     player.stop()
+    if not finished:
+        raise voice.VoiceError(f"playback did not finish within {spoken.seconds + 10:.0f} s on device {config.voice.device}")
     if player.error:
         raise voice.VoiceError(f"{player.error}; set [voice] device, or use --out FILE.wav")
 

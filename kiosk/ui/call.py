@@ -15,7 +15,6 @@ class CallScreen(KioskScreen):
     number = StringProperty("")
     notified = NumericProperty(0)
     busy = BooleanProperty(False)
-    error = StringProperty("")
 
     def enter(self, **params) -> None:
         self.reset()

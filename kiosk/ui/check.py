@@ -10,16 +10,14 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
-from .. import dossiers, phone as phones, registration, tracking
+from .. import dossiers, registration, tracking
 from .kioskapp import KioskScreen
-from .messages import describe
 
 
 class CheckScreen(KioskScreen):
     title_key = "check_title"
     instruction_key = "check_instruction"
     step = StringProperty("code")
-    error = StringProperty("")
     busy = BooleanProperty(False)
     results = ListProperty([])
     verification_id = NumericProperty(0)
@@ -54,10 +52,7 @@ class CheckScreen(KioskScreen):
         self.step = "phone"
 
     def send_phone_code(self) -> None:
-        try:
-            phones.normalise(self.ids.phone_input.text)
-        except phones.InvalidPhone as exc:
-            self.error = describe(exc, App.get_running_app().language)
+        if not self.phone_ok(self.ids.phone_input.text):
             return
         self.busy = True
         App.get_running_app().services.call(registration.send_code, self.ids.phone_input.text,

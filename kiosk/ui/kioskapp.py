@@ -47,7 +47,19 @@ class KioskScreen(Screen):
     """Base of every screen: a title and one instruction (read aloud), and a reset of personal data."""
     title_key = StringProperty("")
     instruction_key = StringProperty("")
+    error = StringProperty("")  # one sentence for the resident, in the screen's language
     _changed_at = 0.0
+
+    def phone_ok(self, text: str) -> bool:
+        """True for a mobile number that can receive SMS; else the reason is put in `error`."""
+        from .. import phone as phones
+        from .messages import describe
+        try:
+            phones.normalise(text)
+        except phones.InvalidPhone as exc:
+            self.error = describe(exc, App.get_running_app().language)
+            return False
+        return True
 
     def settled(self) -> bool:
         """False right after a step change: an elderly resident's repeated tap on "Hand in" must not

@@ -11,7 +11,6 @@ from .. import phone as phones
 from .. import registration
 from ..text import clean
 from .kioskapp import KioskScreen
-from .messages import describe
 
 STEPS = ("name", "phone", "address", "members", "consent", "code", "done")
 
@@ -20,7 +19,6 @@ class RegisterScreen(KioskScreen):
     title_key = "register_title"
     instruction_key = "register_instruction"
     step = StringProperty("name")
-    error = StringProperty("")
     notice = StringProperty("")
     busy = BooleanProperty(False)
     members = ListProperty([])
@@ -61,12 +59,8 @@ class RegisterScreen(KioskScreen):
         self._go("phone")
 
     def submit_phone(self) -> None:
-        try:
-            phones.normalise(self.ids.phone_input.text)
-        except phones.InvalidPhone as exc:
-            self.error = describe(exc, self.app.language)
-            return
-        self._go("address")
+        if self.phone_ok(self.ids.phone_input.text):
+            self._go("address")
 
     def submit_address(self) -> None:
         if not clean(self.ids.address_input.text):

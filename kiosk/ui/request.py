@@ -10,17 +10,15 @@ from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
-from .. import dossiers, phone as phones, procedures
+from .. import dossiers, procedures
 from ..text import clean
 from .kioskapp import KioskScreen
-from .messages import describe
 
 
 class RequestScreen(KioskScreen):
     title_key = "request_title"
     instruction_key = "request_instruction"
     step = StringProperty("procedure")
-    error = StringProperty("")
     busy = BooleanProperty(False)
     procedure = ObjectProperty(None, allownone=True)
     code = StringProperty("")
@@ -68,12 +66,8 @@ class RequestScreen(KioskScreen):
         self._go("phone")
 
     def submit_phone(self) -> None:
-        try:
-            phones.normalise(self.ids.phone_input.text)
-        except phones.InvalidPhone as exc:
-            self.error = describe(exc, App.get_running_app().language)
-            return
-        self._go("citizen_id")
+        if self.phone_ok(self.ids.phone_input.text):
+            self._go("citizen_id")
 
     def submit_citizen_id(self, skip: bool = False) -> None:
         if skip:

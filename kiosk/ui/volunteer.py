@@ -19,7 +19,6 @@ class VolunteerScreen(KioskScreen):
     title_key = "volunteer_title"
     instruction_key = "volunteer_instruction"
     step = StringProperty("who")
-    error = StringProperty("")
     message = StringProperty("")
     volunteer = DictProperty({})
     who = StringProperty("")

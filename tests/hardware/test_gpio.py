@@ -4,25 +4,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from hardware import status
 from hardware.gpio import (Beeper, GpioError, HelpButton, PowerKey, StatusLeds, parse_pulse_overrides)
 from tests.support.waiting import wait_until as wait_for
-
-
-@pytest.fixture
-def factory():
-    """A MockFactory installed as gpiozero's global factory, restored afterwards."""
-    saved = Device.pin_factory
-    mock = MockFactory()
-    Device.pin_factory = mock
-    try:
-        yield mock
-    finally:
-        mock.reset()
-        Device.pin_factory = saved
 
 
 class FakeClock:

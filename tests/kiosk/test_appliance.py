@@ -4,26 +4,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory
 
 from hardware.status import Health
 from kiosk import config as config_module
 from kiosk.appliance import Appliance, LedUpdater, modem_led_state
 from sms.at import PortGone, SimNotInserted
 from sms.modem import ModemInfo
-
-
-@pytest.fixture
-def factory():
-    saved = Device.pin_factory
-    mock = MockFactory()
-    Device.pin_factory = mock
-    try:
-        yield mock
-    finally:
-        mock.reset()
-        Device.pin_factory = saved
 
 
 def gpio(**overrides):

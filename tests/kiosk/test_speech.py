@@ -39,6 +39,7 @@ CASES = [
     ("TDP1-2611-7Q4K", "tê dê pê một, hai sáu một một, bảy quy bốn ca"),
     ("mã 2611 7Q4K", "mã hai sáu một một, bảy quy bốn ca"),
     ("mẫu CT01", "mẫu xê tê không một"),
+    ("Mã TDP1-2611-7Q4K.", "Mã tê dê pê một, hai sáu một một, bảy quy bốn ca."),
     # phone numbers in groups
     ("0912 345 678", "không chín một hai, ba bốn năm, sáu bảy tám"),
     ("gọi 0912345678", "gọi không chín một hai, ba bốn năm, sáu bảy tám"),
@@ -46,6 +47,8 @@ CASES = [
     ("024 3825 1234", "không hai bốn, ba tám hai năm, một hai ba bốn"),
     # the rest
     ("50% lệ phí", "năm mươi phần trăm lệ phí"),
+    ("thẻ BHYT (miễn phí).", "thẻ bảo hiểm y tế, miễn phí."),
+    ("UBND/HĐND tỉnh", "Ủy ban nhân dân hoặc Hội đồng nhân dân tỉnh"),
     ("3-5 ngày", "ba đến năm ngày"),
     ("KHẨN: mất nước", "khẩn: mất nước"),
     ("Số CCCD 001234567890", "Số căn cước công dân không không một hai ba bốn năm sáu bảy tám chín không"),

@@ -111,3 +111,30 @@ def test_speaker_plays_the_latest_text_through_aplay(config_path, tmp_path):
     if process is not None:
         process.wait(timeout=10)
     assert played.read_bytes()[:len(pcm)] == pcm  # the samples ALSA received are the latest text's
+
+
+def test_say_plays_through_alsa_when_no_file_is_given(config_path, tdp):
+    if shutil.which("aplay") is None:
+        pytest.skip("aplay not installed")
+    with open(config_path, "a", encoding="utf-8") as handle:
+        handle.write('[voice]\nplayer = "aplay"\ndevice = "null"\n')
+    result = tdp("say", "Xin chào bác")
+    assert result.code == 0, result.err
+    spoken, played = result.out.splitlines()
+    assert spoken == "Xin chào bác" and played.startswith("played (") and "from cache" not in played
+    assert tdp("say", "Xin chào bác").out.splitlines()[1].endswith("(from cache)")
+
+
+def test_say_on_a_missing_sound_device_is_a_one_line_error(config_path, tdp):
+    if shutil.which("aplay") is None:
+        pytest.skip("aplay not installed")
+    with open(config_path, "a", encoding="utf-8") as handle:
+        handle.write('[voice]\nplayer = "aplay"\ndevice = "hw:9,0"\n')
+    result = tdp("say", "Xin chào bác")
+    assert result.code == 1 and "aplay -D hw:9,0 failed" in result.err and "--out" in result.err
+
+
+def test_english_prompts_use_the_english_voice_without_vietnamese_number_words(tdp, tmp_path):
+    result = tdp("say", "Touch a tile. Room 12 👋", "--language", "en", "--out", tmp_path / "en.wav", "--json")
+    assert result.code == 0, result.err
+    assert result.data["text"] == "Touch a tile. Room 12"

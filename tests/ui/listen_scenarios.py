@@ -90,6 +90,14 @@ def listen_guide_steps(ui):
     ui.result["heard"] = heard
     ui.result["playing"] = player.playing
     ui.result["error"] = player.error
+    quiet_path = reader.speaker.last.path
+    yield from ui.tap("volume_up")  # louder: the same step again, rendered at the new volume
+    yield from ui.wait(lambda: reader.speaker.last is not None and player.started.is_set(), 10, "louder")
+    ui.result["louder"] = {"volume": reader.volume, "text": reader.speaker.last.text,
+                           "new_file": reader.speaker.last.path != quiet_path}
+    reader._used_at -= reader.idle_limit + 1  # as if the kiosk sat idle past the idle reset
+    yield from ui.tap("listen_button")
+    ui.result["volume_after_idle"] = reader.volume
     yield from ui.tap("back_button")
     yield from ui.wait(lambda: screen.step == "list", 5, "back to the list")
     yield None

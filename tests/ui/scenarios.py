@@ -214,6 +214,16 @@ def call_volunteer(ui):
     ui.result["notified"] = screen.ids.notified.text
 
 
+def _sign_in(ui, screen, pin):
+    """Pick the first volunteer on the sign-in list and type `pin`."""
+    yield from ui.wait(lambda: len(screen.ids.who_list.children) > 0, 10, "the volunteers")
+    yield from ui.tap(list(reversed(screen.ids.who_list.children))[0])
+    yield from ui.wait(lambda: screen.step == "pin", 5, "PIN step")
+    for digit in pin:
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("pin_next")
+
+
 def volunteer_mode(ui):
     """A volunteer signs in with the PIN (one wrong try), closes the ticket, moves a request on."""
     import os
@@ -222,12 +232,7 @@ def volunteer_mode(ui):
     yield from ui.tap("volunteer_mode")
     yield from ui.wait_screen("volunteer")
     screen = ui.screen
-    yield from ui.wait(lambda: len(screen.ids.who_list.children) > 0, 10, "the volunteers")
-    yield from ui.tap(list(reversed(screen.ids.who_list.children))[0])
-    yield from ui.wait(lambda: screen.step == "pin", 5, "PIN step")
-    for digit in "1111":
-        yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("pin_next")
+    yield from _sign_in(ui, screen, "1111")
     yield from ui.wait(lambda: bool(screen.error), 10, "wrong PIN message")
     ui.result["wrong_pin"] = screen.error
     for digit in "2468":
@@ -251,12 +256,7 @@ def volunteer_mode(ui):
     yield from ui.tap("volunteer_mode")
     yield from ui.wait_screen("volunteer")
     screen = ui.screen
-    yield from ui.wait(lambda: len(screen.ids.who_list.children) > 0, 10, "the volunteers")
-    yield from ui.tap(list(reversed(screen.ids.who_list.children))[0])
-    yield from ui.wait(lambda: screen.step == "pin", 5, "PIN step")
-    for digit in "2468":
-        yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("pin_next")
+    yield from _sign_in(ui, screen, "2468")
     yield from ui.wait(lambda: screen.step == "menu", 10, "menu")
     yield from ui.tap("menu_request")
     yield from ui.wait(lambda: screen.step == "request", 5, "request step")

@@ -52,6 +52,8 @@ def test_guide_is_read_step_by_step_and_a_new_tap_stops_the_last(kiosk_ui, confi
     assert repeated == third
     assert result["previous_states"] == ["stop", "stop", "stop"]  # each tap silenced the one before
     assert result["playing"] is True
+    assert result["louder"] == {"volume": 130, "text": third, "new_file": True}
+    assert result["volume_after_idle"] == 100  # the next resident starts at the configured volume
     assert result["playing_after_back"] is False  # leaving the steps stops the reading
     assert result["buttons_after_back"] == ["listen_button", "volume_down", "volume_up"]
     assert (tmp_path / "guide.png").stat().st_size > 10_000
