@@ -71,7 +71,7 @@ def send_code(db: Database, phone: str, *, code: str | None = None) -> int:
             "INSERT INTO phone_verifications (phone, salt, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             (e164, salt, _hash(salt, code), created.isoformat(timespec="seconds"), expires)).lastrowid
         # Urgent: the resident is standing at the kiosk waiting for it, quiet hours or not.
-        outbox.enqueue(db, e164, f"Ma xac nhan dang ky TDP: {code}. Hieu luc {CODE_MINUTES} phut. "
+        outbox.enqueue(db, e164, f"Ma xac nhan TDP: {code}. Hieu luc {CODE_MINUTES} phut. "
                                  f"Khong chia se ma nay.", priority="urgent",
                        key=f"otp:{verification_id}", source="registration")
     return verification_id

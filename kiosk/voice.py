@@ -151,22 +151,32 @@ class Voice:
                 return Spoken(spoken, path, True, wav_seconds(path), time.perf_counter() - started)
             except (OSError, wave.Error, EOFError):
                 path.unlink(missing_ok=True)  # a damaged file: render it again
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=".wav", dir=self.cache_dir)
-        os.close(handle)
+        temporary = None
         try:
-            self.engine.render(spoken, Path(temporary), rate=self.rate, volume=volume, language=language)
-            seconds = wav_seconds(Path(temporary))
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            # ".part", not ".wav": pruning (maybe in another process) never takes a file being written
+            handle, name = tempfile.mkstemp(suffix=".part", dir=self.cache_dir)
+            os.close(handle)
+            temporary = Path(name)
+            self.engine.render(spoken, temporary, rate=self.rate, volume=volume, language=language)
+            seconds = wav_seconds(temporary)
             os.replace(temporary, path)  # atomic: another process never plays half a file
         except (OSError, wave.Error, EOFError) as exc:
             raise VoiceError(f"cannot write the voice cache in {self.cache_dir}: {exc}") from None
         finally:
-            Path(temporary).unlink(missing_ok=True)
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
         self._prune()
         return Spoken(spoken, path, False, seconds, time.perf_counter() - started)
 
     def _prune(self) -> None:
-        files = sorted(self.cache_dir.glob("*.wav"), key=lambda p: p.stat().st_mtime)
+        """Keep the newest CACHE_MAX_FILES WAVs (a hit refreshes a file's time)."""
+        def age(file: Path) -> float:
+            try:
+                return file.stat().st_mtime
+            except OSError:
+                return 0.0
+        files = sorted(self.cache_dir.glob("*.wav"), key=age)
         for old in files[:max(0, len(files) - CACHE_MAX_FILES)]:
             old.unlink(missing_ok=True)
 

@@ -2,9 +2,12 @@
 
 Keys edit the end of the target TextInput (residents type forwards; Backspace fixes mistakes),
 and every letter goes through `kiosk.telex.compose`, so "Nguyeenx" becomes "Nguyễn" as typed.
+Each keyboard has only the rows its field needs (a name has no digits, a code no space), so the
+step still fits an 800×480 screen in large-text mode with 9 mm keys.
 """
 from __future__ import annotations
 
+from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
@@ -12,6 +15,7 @@ from kivy.uix.gridlayout import GridLayout
 from ..telex import compose
 from ..text import clean
 
+DIGITS = "1234567890"
 ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
@@ -22,7 +26,44 @@ class TelexKeyboard(BoxLayout):
     shift = BooleanProperty(False)
     capitalise_words = BooleanProperty(True)
     telex = BooleanProperty(True)
+    digits = BooleanProperty(False)
+    space = BooleanProperty(True)
     max_length = NumericProperty(80)
+    rows = NumericProperty(3)
+
+    def on_kv_post(self, base_widget):
+        # Built here rather than in kv because the rows depend on `digits` and `space`.
+        # Keys get ids key_<char>, key_shift, key_backspace, key_space (tests press them by id).
+        rows = ([DIGITS] if self.digits else []) + list(ROWS)
+        for index, row in enumerate(rows):
+            line = BoxLayout(spacing=self.spacing)
+            keys = list(row)
+            if row == ROWS[2]:
+                keys = ["shift", *keys] + (["space"] if self.space else [])
+            if row == ROWS[1]:
+                keys.append("backspace")
+            for key in keys:
+                line.add_widget(self._key(key))
+            self.add_widget(line)
+        self.rows = len(rows)
+
+    def _key(self, key: str):
+        button = Factory.KeyButton()
+        if key == "shift":
+            button.text_key = "key_shift"
+            button.bind(on_release=lambda *_: setattr(self, "shift", not self.shift))
+            self.bind(shift=lambda _kb, on: setattr(button, "background_color", SHIFT_ON if on else SHIFT_OFF))
+            button.background_color = SHIFT_OFF
+        elif key in ("backspace", "space"):
+            button.text_key = f"key_{key}"
+            button.size_hint_x = 2.0 if key == "space" else 1.4
+            button.bind(on_release=lambda *_, k=key: self.press(k))
+        else:
+            button.shown = key.upper() if self.shift or not self.telex else key
+            self.bind(shift=lambda _kb, on, b=button, k=key: setattr(b, "shown", k.upper() if on or not self.telex else k))
+            button.bind(on_release=lambda *_, k=key: self.press(k))
+        self.ids[f"key_{key}"] = button
+        return button
 
     def press(self, key: str) -> None:
         if self.target is None:
@@ -48,9 +89,15 @@ class TelexKeyboard(BoxLayout):
         self.shift = False
 
 
+SHIFT_ON = (0.75, 0.85, 1, 1)
+SHIFT_OFF = (0.85, 0.85, 0.88, 1)
+
+
 class CodeKeyboard(TelexKeyboard):
-    """Letters and a row of digits without Telex, for tracking codes like TDP1-2611-7Q4K."""
+    """Digits and capital letters without Telex or space, for tracking codes like TDP1-2611-7Q4K."""
     telex = BooleanProperty(False)
+    digits = BooleanProperty(True)
+    space = BooleanProperty(False)
     max_length = NumericProperty(20)
 
 

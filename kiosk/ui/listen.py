@@ -12,6 +12,7 @@ import logging
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.window import Window
 from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
 
@@ -41,10 +42,15 @@ class Reader:
         else:
             log.info("read-aloud hidden: %s", self.message_en)
         app.manager.bind(current=lambda *_: self.stop())
+        Window.bind(on_touch_down=self._on_touch)
+
+    def _on_touch(self, *_args) -> bool:
+        self._touch()
+        return False  # only watching: the touch goes on to the widgets
 
     def _touch(self) -> None:
-        # Volume goes back to the configured level when the kiosk has sat idle long enough for
-        # the idle reset: the next resident starts from the normal volume.
+        # Volume goes back to the configured level when the kiosk has sat untouched long enough
+        # for the idle reset: the next resident starts from the normal volume.
         now = Clock.get_boottime()
         if now - self._used_at > self.idle_limit:
             self.volume = self.default_volume

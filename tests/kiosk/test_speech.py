@@ -104,3 +104,10 @@ def test_number_like_text_never_raises(parts):
     said = speech.spoken(speech._clean("".join(parts), speech.MAX_CHARS))
     assert unicodedata.is_normalized("NFC", said)
     assert not any(ch.isdigit() for ch in said)  # every digit was read out as words
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_cleaning_for_other_languages_never_raises_and_is_nfc(text):
+    cleaned = speech.clean(text)
+    assert unicodedata.is_normalized("NFC", cleaned) and "\n" not in cleaned

@@ -1,5 +1,6 @@
 """The speech pipeline end to end with the real espeak-ng: `tdp say`, the WAV cache, bad input."""
 import array
+import os
 import shutil
 import wave
 from pathlib import Path
@@ -138,3 +139,29 @@ def test_english_prompts_use_the_english_voice_without_vietnamese_number_words(t
     result = tdp("say", "Touch a tile. Room 12 👋", "--language", "en", "--out", tmp_path / "en.wav", "--json")
     assert result.code == 0, result.err
     assert result.data["text"] == "Touch a tile. Room 12"
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_every_resident_screen_has_a_prompt_to_read(language):
+    for screen in prompts.RESIDENT_SCREENS:
+        said = prompts.screen_prompt(f"{screen}_title", f"{screen}_instruction", language)
+        assert "_title" not in said and "_instruction" not in said and len(said) > 10, (screen, said)
+
+
+def test_unwritable_cache_is_a_one_line_error(config_path, tdp, tmp_path):
+    blocker = tmp_path / "data" / "voice-cache"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    result = tdp("say", "Xin chào", "--out", tmp_path / "x.wav")
+    assert result.code == 1 and "cannot write the voice cache" in result.err
+
+
+def test_cache_keeps_only_the_newest_files(config_path, monkeypatch):
+    monkeypatch.setattr(voice, "CACHE_MAX_FILES", 3)
+    speaker = voice.Voice(config_module.load(config_path))
+    paths = []
+    for n in range(5):
+        paths.append(speaker.speak(f"Câu số {n}.").path)
+        os.utime(paths[-1], (1_000_000 + n, 1_000_000 + n))  # distinct ages, oldest first
+    assert [p.exists() for p in paths] == [False, False, True, True, True]
+    assert not list(speaker.cache_dir.glob("*.part"))
