@@ -1,6 +1,11 @@
 """Notice board: current notices in large text, newest first; urgent ones marked."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import DictProperty, ListProperty
 from kivy.uix.boxlayout import BoxLayout
 
@@ -17,7 +22,6 @@ class NoticesScreen(KioskScreen):
     notices = ListProperty([])
 
     def enter(self, **params) -> None:
-        from kivy.app import App
         from ..notices import current
 
         App.get_running_app().services.call(current, on_done=self._show)
@@ -26,8 +30,12 @@ class NoticesScreen(KioskScreen):
         self.notices = notices
         box = self.ids.notice_list
         box.clear_widgets()
+        zone = ZoneInfo(App.get_running_app().tdp_config.site.timezone)
         for notice in notices:
-            box.add_widget(NoticeCard(notice=notice))
+            when = datetime.fromisoformat(notice["created_at"]).astimezone(zone)
+            box.add_widget(NoticeCard(notice={**notice, "when": when.strftime("%H:%M %d/%m/%Y")}))
+        # The newest notice first, at the top: start reading from there once the list is laid out.
+        Clock.schedule_once(lambda dt: setattr(self.ids.notice_scroll, "scroll_y", 1), 0)
 
     def reset(self) -> None:
         self.notices = []
