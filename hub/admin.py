@@ -139,6 +139,18 @@ def visible_kiosks(engine: Engine, settings: HubSettings, official: dict) -> lis
     return list_kiosks(engine, settings, ward=official["ward"] or None)
 
 
+def visible_kiosk_ids(engine: Engine, official: dict) -> set[int]:
+    """Ids of the kiosks an official may target, in one query (see visible_kiosks)."""
+    k = db.kiosks
+    query = sa.select(k.c.id)
+    if official["role"] == "group":
+        query = query.where(k.c.id == official["kiosk_id"])
+    elif official["ward"]:
+        query = query.where(k.c.ward == official["ward"])
+    with db.read(engine) as conn:
+        return set(conn.execute(query).scalars())
+
+
 def audit_log(engine: Engine, *, limit: int = 200) -> list[dict]:
     """Newest audit rows first, with ISO times."""
     with db.read(engine) as conn:

@@ -90,10 +90,9 @@ def page(handler):
 
 
 def _scope(hub, official) -> tuple[list[dict], set[int]]:
-    kiosks = admin.visible_kiosks(hub.engine, hub.settings, official)
-    names = {k["name"] for k in kiosks}
-    ids = {admin.kiosk_by_name(hub.engine, n)["id"] for n in names}
-    return kiosks, ids
+    """The kiosks an official may act on (as shown) and their ids (for the permission checks)."""
+    return (admin.visible_kiosks(hub.engine, hub.settings, official),
+            admin.visible_kiosk_ids(hub.engine, official))
 
 
 async def _audit(request: Request, actor: str, action: str, detail) -> None:

@@ -34,7 +34,8 @@ REPORT_NAME = "tdp-firstboot-report.txt"
 STATE_FILE = "var/lib/tdp/firstboot-state.json"
 REBOOT_FLAG = "run/tdp-firstboot.reboot"
 UNITS_DIR = Path(__file__).resolve().parent.parent / "provisioning" / "systemd"
-SERVICES = ("tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-sync.service")
+SERVICES = ("tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-sync.service",
+            "tdp-remind.service", "tdp-remind.timer")
 PAPER_MEDIA = {"58mm": "Custom.58x297mm", "80mm": "Custom.80x297mm", "a5": "A5", "a4": "A4"}
 
 CHANGED, UNCHANGED, SKIPPED, WARNING, FAILED = "changed", "unchanged", "skipped", "warning", "failed"
@@ -345,14 +346,14 @@ def provision_printer(root: Path, out: Outcome, config, live: bool, run=subproce
 def provision_services(root: Path, out: Outcome, config) -> None:
     """Install the units into /etc/systemd/system and enable them (the symlinks `systemctl enable` makes)."""
     system = inside(root, "etc/systemd/system")
-    wants = system / "multi-user.target.wants"
-    enabled = {"tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service"}
+    enabled = {"tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-remind.timer"}
     if config and config.hub.url:
         enabled.add("tdp-sync.service")
     changed = False
     for unit in SERVICES:
         changed |= write_if_changed(system / unit, (UNITS_DIR / unit).read_bytes())
-        link = wants / unit
+        # timers are wanted by timers.target, services by multi-user.target (their [Install])
+        link = system / ("timers.target.wants" if unit.endswith(".timer") else "multi-user.target.wants") / unit
         if unit in enabled:
             changed |= symlink_if_changed(link, f"/etc/systemd/system/{unit}")
         elif link.is_symlink():

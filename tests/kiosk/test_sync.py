@@ -1,11 +1,15 @@
 """kiosk/sync.py against a live hub on a real socket and a real kiosk store seeded with the demo ward."""
 from __future__ import annotations
 
+import os
 import random
+import signal
 import socket
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +19,7 @@ from hub import admin, db as hub_db, notices as hub_notices
 from hub.app import create_app
 from hub.settings import HubSettings
 from kiosk import config as config_module, demo, directory, notices, phone as phones
-from kiosk.sync import HubClient, HubRejected, HubUnreachable, Sync, backoff_delay, hub_state
+from kiosk.sync import HubClient, HubRejected, HubUnreachable, Sync, SyncError, backoff_delay, hub_state
 from sms import outbox
 from tests.hub.conftest import LiveHub, free_port, wait_for
 
@@ -258,7 +262,6 @@ def test_a_captive_portal_page_counts_as_hub_unreachable(ward, kiosk_config):
 
 
 def test_a_missing_ca_bundle_is_a_clear_error(tmp_path):
-    from kiosk.sync import SyncError
     with pytest.raises(SyncError, match="ca_bundle .* does not exist"):
         HubClient("https://hub.example", "t", ca_bundle=str(tmp_path / "nope.pem"))
 
@@ -288,3 +291,30 @@ def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path, store):
         server.should_exit = True
         thread.join(timeout=10)
         engine.dispose()
+
+
+def test_tdp_sync_service_tells_systemd_and_stops_on_sigterm(hub, ward, config_path, tmp_path):
+    """`tdp sync` as the tdp-sync service runs it: READY=1 over $NOTIFY_SOCKET, notices queued, clean stop."""
+    config_path.write_text(config_path.read_text() + f'\n[hub]\nurl = "{hub.url}"\ntoken = "{hub.token}"\n'
+                           'poll_seconds = 1\n')
+    notify_path = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify_path))
+    listener.settimeout(30)
+    env = {**os.environ, "TDP_CONFIG": str(config_path), "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "4000000"}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("tdp")), "sync"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert b"READY=1" in listener.recv(4096)
+        notice_id = hub_notices.send(hub.engine, hub.settings, "Qua dịch vụ tdp-sync", group="HPN")["id"]
+        wait_for(lambda: len(sms_keys(ward, notice_id)) == len(directory.recipients(ward, "HPN")), timeout=30)
+        wait_for(lambda: b"WATCHDOG=1" in listener.recv(4096), timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        messages = b""
+        while b"STOPPING=1" not in messages:
+            messages += listener.recv(4096)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        listener.close()

@@ -19,7 +19,7 @@ python3 -m venv /opt/tdp/.venv
 /opt/tdp/.venv/bin/pip install --quiet lgpio || echo "lgpio not installed: GPIO will be unavailable" >&2
 
 # Units: first boot enables the daemons once it has read tdp.toml from the boot partition.
-install -m 644 /opt/tdp/provisioning/systemd/*.service /etc/systemd/system/
+install -m 644 /opt/tdp/provisioning/systemd/*.service /opt/tdp/provisioning/systemd/*.timer /etc/systemd/system/
 install -d /etc/systemd/system/multi-user.target.wants
 ln -sf /etc/systemd/system/tdp-firstboot.service /etc/systemd/system/multi-user.target.wants/
 chmod 755 /opt/tdp/provisioning/firstboot
