@@ -4,7 +4,7 @@ from kiosk import config as config_module, directory, dossiers
 from sms import outbox
 
 
-def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, config_path):
+def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, config_path, tdp):
     result = kiosk_ui("tests.ui.scenarios:hand_in_request")
     assert result["typed_name"] == "Nguyễn Văn An"
     assert "Nguyễn Văn An" in result["summary"] and "********7890" in result["summary"]
@@ -20,6 +20,13 @@ def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, c
     assert (data_dir / "receipts" / f"{code}.pdf").is_file()
     assert "PDF" in result["print_message"]
     assert result["code_after_home"] == ""  # the next resident sees nothing of this one
+    # The "Hài lòng" face tapped after handing in shows up, anonymously, in the ward's report.
+    from kiosk import rota
+    today = rota.local_today(config_module.load(config_path)).isoformat()
+    report = tdp("report", "--from", today, "--to", today, "--json")
+    assert report.code == 0, report.err
+    assert report.data["satisfaction"]["responses"] == 1
+    assert report.data["satisfaction"]["satisfied_share"] == 1.0
 
 
 def test_check_a_request_by_its_code(kiosk_ui, store, monkeypatch):
