@@ -6,6 +6,7 @@ Kiosks authenticate with `Authorization: Bearer <token>`. Every error is JSON
 from __future__ import annotations
 
 import json
+import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from . import feed
 from .errors import HubError, InvalidInput, TooLarge
 
 API_VERSION = 1
+MAX_WAIT = 25.0   # seconds a long poll may be held
 
 
 def _token(request: Request) -> str | None:
@@ -65,36 +67,46 @@ async def health(request: Request, hub):
 
 
 async def heartbeat(request: Request, hub):
+    kiosk = await _authenticated(request, hub)      # who first: strangers learn nothing about bodies
     body = await read_json(request, hub.settings.max_body_bytes)
-    kiosk = await _authenticated(request, hub)
     return JSONResponse(await run_in_threadpool(feed.heartbeat, hub.engine, hub.settings, kiosk, body))
 
 
 async def notices(request: Request, hub):
     """New notices for this kiosk; 304 when its feed has not changed since the ETag it sent.
 
-    The unchanged case is the hot path (every idle kiosk, every few seconds): it is answered from
-    the process's PollCache, checked on the event loop (at most one tiny query per half second).
+    `?wait=SECONDS` (at most 25) makes it a long poll: an unchanged feed is held until it changes
+    or the time is up, so a waiting kiosk hears of a notice within about half a second. The
+    unchanged case is the hot path: it is answered from the process's PollCache on the event loop.
     """
     token = _token(request)
-    tag = feed.etag(hub.poll_cache.kiosk(token))
-    if request.headers.get("if-none-match") == tag:
-        return Response(status_code=304, headers={"ETag": tag})
+    try:
+        wait = min(MAX_WAIT, max(0.0, float(request.query_params.get("wait", 0))))
+    except ValueError:
+        raise InvalidInput("wait must be a number of seconds") from None
+    cache = hub.poll_cache
+    tag = feed.etag(cache.kiosk(token))
+    deadline = time.monotonic() + wait
+    while request.headers.get("if-none-match") == tag:
+        left = deadline - time.monotonic()
+        if left <= 0 or not await cache.wait_for_change(left):
+            return Response(status_code=304, headers={"ETag": tag})
+        tag = feed.etag(cache.kiosk(token))
     kiosk = await run_in_threadpool(feed.authenticate, hub.engine, token)   # fresh: handing out needs it
     body = await run_in_threadpool(feed.fetch, hub.engine, hub.settings, kiosk)
     return JSONResponse(body, headers={"ETag": feed.etag(kiosk), "Cache-Control": "no-store"})
 
 
 async def report(request: Request, hub):
+    kiosk = await _authenticated(request, hub)      # who first: strangers learn nothing about bodies
     body = await read_json(request, hub.settings.max_body_bytes)
-    kiosk = await _authenticated(request, hub)
     notice_id = request.path_params["notice_id"]
     return JSONResponse(await run_in_threadpool(feed.report, hub.engine, kiosk, notice_id, body))
 
 
 async def daily(request: Request, hub):
+    kiosk = await _authenticated(request, hub)      # who first: strangers learn nothing about bodies
     body = await read_json(request, hub.settings.max_body_bytes)
-    kiosk = await _authenticated(request, hub)
     return JSONResponse(await run_in_threadpool(feed.daily, hub.engine, kiosk, body))
 
 

@@ -1,6 +1,7 @@
 """The hub's ASGI app (Starlette): the kiosk API under /api/v1 and the officials' web console."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -30,9 +31,18 @@ def create_app(settings: HubSettings, engine: Engine | None = None) -> Starlette
                                 status_code=getattr(exc, "status_code", 404))
         return await console.error_page(request, getattr(exc, "status_code", 404))
 
-    app = Starlette(routes=api.routes + console.routes,
+    poll_cache = feed.PollCache(engine, settings.change_check_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:
+            poll_cache.stop_watching()
+
+    app = Starlette(routes=api.routes + console.routes, lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found})
-    app.state.hub = Hub(settings, engine, feed.PollCache(engine, settings.change_check_seconds))
+    app.state.hub = Hub(settings, engine, poll_cache)
     return app
 
 
@@ -43,4 +53,5 @@ def serve(settings: HubSettings, host: str = "127.0.0.1", port: int = 8080) -> N
     # Kiosks poll every few seconds: keep their connections open between polls (uvicorn's 5 s
     # default would close most of them just before the next poll).
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, http="auto",
-                forwarded_allow_ips="127.0.0.1", access_log=False, timeout_keep_alive=65, backlog=4096)
+                forwarded_allow_ips="127.0.0.1", access_log=False, timeout_keep_alive=65, backlog=4096,
+                timeout_graceful_shutdown=3)

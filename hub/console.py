@@ -181,7 +181,7 @@ async def compose_submit(request: Request, official: dict, form):
                                  urgent=values["urgent"], unaccented=values["unaccented"], expires_in_hours=expires,
                                  actor=official["login"], allowed_kiosk_ids=ids))
     except HubError as exc:
-        message = str(exc) if expires != -1.0 else "Thời hạn phải là số giờ"
+        message = exc.vietnamese if expires != -1.0 else "Thời hạn phải là số giờ"
         return render(request, "compose.html", {"official": official, "kiosks": kiosks, "error": message,
                                                 "form": values, "settings": hub.settings}, 400)
     return RedirectResponse(f"/notices/{result['id']}?sent=1", status_code=303)
@@ -199,7 +199,7 @@ async def segments_api(request: Request, official: dict, form):
         relay = notices.relay_command(text, str(body.get("group", "")), bool(body.get("urgent", True)),
                                       unaccented) if text else None
     except HubError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse({"error": exc.vietnamese}, status_code=exc.status)
     return JSONResponse({**info, "max_parts": hub.settings.max_parts, "too_long": info["parts"] > hub.settings.max_parts,
                          "cost_per_recipient": info["parts"] * hub.settings.price_per_part, "currency": "VND",
                          "relay": relay})
@@ -245,8 +245,8 @@ async def notice_cancel(request: Request, official: dict, form):
     try:
         await run_in_threadpool(lambda: notices.cancel(hub.engine, notice_id, actor=official["login"], kiosk_ids=ids))
     except HubError as exc:
-        return render(request, "error.html", {"official": official, "status": exc.status, "message": str(exc)},
-                      exc.status)
+        return render(request, "error.html", {"official": official, "status": exc.status,
+                                              "message": exc.vietnamese}, exc.status)
     return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
 

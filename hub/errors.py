@@ -2,9 +2,20 @@
 
 
 class HubError(Exception):
-    """Root of every error the hub raises on purpose; its message is for the user."""
+    """Root of every error the hub raises on purpose; its message is for the user.
+
+    `vi` is the same message in Vietnamese for the web console (None: the English one is shown).
+    """
 
     status = 400
+
+    def __init__(self, message: str, vi: str | None = None):
+        super().__init__(message)
+        self.vi = vi
+
+    @property
+    def vietnamese(self) -> str:
+        return self.vi or str(self)
 
 
 class InvalidInput(HubError, ValueError):

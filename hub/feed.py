@@ -11,6 +11,7 @@ so nothing personal can end up on the hub even by mistake.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -64,6 +65,9 @@ class PollCache:
         self._checked = float("-inf")
         self._entries: dict[str, dict] = {}
         self._lock = threading.Lock()
+        self._event: asyncio.Event | None = None
+        self._event_loop = None
+        self._watcher = None
 
     def _refresh(self) -> None:
         moment = time.monotonic()
@@ -76,6 +80,40 @@ class PollCache:
                 self._entries.clear()
                 self._clock_value = value
             self._checked = moment
+
+    async def wait_for_change(self, timeout: float) -> bool:
+        """Wait (seconds) until the feed clock moves; True if it did. For long polls.
+
+        All waiting requests of this process share one Event and one watcher task that reads the
+        clock every `check_seconds`, so thousands of waiting kiosks cost one query per period.
+        """
+        loop = asyncio.get_running_loop()
+        if self._event is None or self._event_loop is not loop:
+            self._event, self._event_loop = asyncio.Event(), loop
+            self._watcher = loop.create_task(self._watch())
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    def stop_watching(self) -> None:
+        """Cancel the long-poll watcher (at app shutdown)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher, self._event, self._event_loop = None, None, None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.check_seconds, 0.05))
+            before = self._clock_value
+            try:
+                self._refresh()
+            except sa.exc.SQLAlchemyError:
+                continue  # the database is briefly unreachable: waiting polls simply time out
+            if self._clock_value != before:
+                event, self._event = self._event, asyncio.Event()
+                event.set()
 
     def kiosk(self, token: str | None) -> dict:
         """Like authenticate(), from memory when nothing changed since it was last read."""

@@ -40,7 +40,8 @@ def clean_group(group: str | None) -> str:
     if code in EVERYONE:
         return ""
     if not GROUP_RE.match(code):
-        raise InvalidInput(f"group code {group!r}: letters and digits only, like HPN or CB (or TATCA)")
+        raise InvalidInput(f"group code {group!r}: letters and digits only, like HPN or CB (or TATCA)",
+                           f"Mã nhóm {group!r} chỉ gồm chữ và số, ví dụ HPN, CB (hoặc TATCA)")
     return code
 
 
@@ -57,13 +58,16 @@ def check_text(text: str, settings: HubSettings, unaccented: bool = False) -> tu
     """The cleaned text and its part count; InvalidInput if empty, too long or over max_parts."""
     text = clean_text(text)
     if not text:
-        raise InvalidInput("notice text is empty")
+        raise InvalidInput("notice text is empty", "Nội dung thông báo đang trống")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"notice text is {len(text)} characters; at most {MAX_TEXT}")
+        raise InvalidInput(f"notice text is {len(text)} characters; at most {MAX_TEXT}",
+                           f"Thông báo dài {len(text)} ký tự; tối đa {MAX_TEXT}")
     parts = parts_of(text, unaccented)["parts"]
     if parts > settings.max_parts:
         raise InvalidInput(f"notice is {parts} SMS parts; at most {settings.max_parts}: shorten it"
-                           + ("" if unaccented else " or send it unaccented"))
+                           + ("" if unaccented else " or send it unaccented"),
+                           f"Thông báo dài {parts} tin nhắn; tối đa {settings.max_parts}: hãy rút gọn"
+                           + ("" if unaccented else " hoặc gửi không dấu"))
     return text, parts
 
 
@@ -77,9 +81,10 @@ def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] 
     text, parts = check_text(text, settings, unaccented)
     code = clean_group(group)
     if expires_in_hours is not None and not 0 < expires_in_hours <= MAX_EXPIRY_HOURS:
-        raise InvalidInput(f"expiry must be between 0 and {MAX_EXPIRY_HOURS} hours")
+        raise InvalidInput(f"expiry must be between 0 and {MAX_EXPIRY_HOURS} hours",
+                           f"Thời hạn phải từ 1 đến {MAX_EXPIRY_HOURS} giờ")
     if kiosks is not None and not kiosks:
-        raise InvalidInput("choose at least one kiosk (or --all)")
+        raise InvalidInput("choose at least one kiosk (or --all)", "Hãy chọn ít nhất một kiosk")
     moment = db.now()
     k = db.kiosks
     with db.write(engine) as conn:
@@ -96,12 +101,12 @@ def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] 
                 sa.select(k.c.id, k.c.name, k.c.revoked_at).where(k.c.name.in_(names)))}
             unknown = [n for n in names if n not in rows]
             if unknown:
-                raise NotFound(f"unknown kiosk: {', '.join(unknown)}")
+                raise NotFound(f"unknown kiosk: {', '.join(unknown)}", f"Không có kiosk: {', '.join(unknown)}")
             revoked = [n for n in names if rows[n].revoked_at is not None]
             if revoked:
-                raise InvalidInput(f"kiosk revoked: {', '.join(revoked)}")
+                raise InvalidInput(f"kiosk revoked: {', '.join(revoked)}", f"Kiosk đã bị thu hồi: {', '.join(revoked)}")
             if allowed_kiosk_ids is not None and any(rows[n].id not in allowed_kiosk_ids for n in names):
-                raise InvalidInput("you may only send to your own kiosks")
+                raise InvalidInput("you may only send to your own kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
             targets = [rows[n] for n in names]
         notice_id = conn.execute(db.notices.insert().values(
             text=text, urgent=bool(urgent), group_code=code, unaccented=bool(unaccented), parts=parts,
@@ -158,9 +163,10 @@ def cancel(engine: Engine, notice_id: int, *, actor: str = "cli", kiosk_ids: set
             raise NotFound(f"no notice {notice_id}")
         targets = [r[0] for r in conn.execute(sa.select(d.c.kiosk_id).where(d.c.notice_id == notice_id))]
         if kiosk_ids is not None and not set(targets) <= kiosk_ids:
-            raise InvalidInput("this notice also went to kiosks you do not manage; ask a ward official")
+            raise InvalidInput("this notice also went to kiosks you do not manage; ask a ward official",
+                               "Thông báo này còn gửi tới kiosk anh/chị không quản lý; hãy nhờ cán bộ phường")
         if notice.cancelled_at is not None:
-            raise Conflict(f"notice {notice_id} is already cancelled")
+            raise Conflict(f"notice {notice_id} is already cancelled", f"Thông báo {notice_id} đã được hủy")
         conn.execute(n.update().where(n.c.id == notice_id).values(cancelled_at=moment))
         changed = [r[0] for r in conn.execute(
             d.update().where(d.c.notice_id == notice_id, d.c.state.in_(("pending", "fetched", "queued")))

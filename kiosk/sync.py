@@ -5,8 +5,9 @@ and the hub only ever receives counts (recipients, sent, delivered, failed, dail
 device health. A notice's SMS are queued with the idempotency key `hub:<notice id>:<phone>`, so
 a notice handed out twice (lost reply, hub restart) is still sent once.
 
-Polling uses the hub's ETag (`If-None-Match`): an unchanged feed costs one tiny 304, so the kiosk
-polls every `[hub] poll_seconds` and gets a new notice within that time. Every HTTP call has a
+Polling uses the hub's ETag (`If-None-Match`) as a long poll: the hub holds an unchanged feed for up
+to `[hub] poll_seconds` and answers as soon as a notice arrives (within about half a second), else
+304; the kiosk then polls again at once. Every HTTP call has a
 timeout; a failing hub is retried with exponential backoff and full jitter (capped), and the
 kiosk keeps working meanwhile (this runs in its own thread or service, never on the UI thread).
 Times: seconds (monotonic for scheduling, UTC ISO 8601 for stored state).
@@ -40,6 +41,7 @@ FULL_FETCH_SECONDS = 60.0       # fetch without If-None-Match this often, to pic
 DAILY_SECONDS = 3600.0          # send daily totals this often
 DAILY_DAYS = 7                  # how many recent days each daily report covers
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
+MIN_PASS_SECONDS = 0.1         # never poll faster than this, whatever the hub answers
 TRACK_DAYS = 14                 # hub notices whose counts are still reported
 MODEM_FIELDS = ("port", "state", "operator", "signal", "registration", "sent", "updated_at")
 
@@ -90,11 +92,12 @@ class HubClient:
         self.session.verify = self.verify
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": f"tdp-kiosk/{__version__}"})
 
-    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+    def _call(self, method: str, path: str, timeout: tuple[float, float] | None = None,
+              **kwargs) -> requests.Response:
         try:
             # verify= per request: requests lets $REQUESTS_CA_BUNDLE override the session's own setting.
-            response = self.session.request(method, self.base + path, timeout=self.timeout, verify=self.verify,
-                                            **kwargs)
+            response = self.session.request(method, self.base + path, timeout=timeout or self.timeout,
+                                            verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise HubUnreachable(f"TLS check of the hub failed (set [hub] ca_bundle?): {exc}") from None
         except requests.exceptions.RequestException as exc:
@@ -127,10 +130,13 @@ class HubClient:
     def heartbeat(self, payload: dict) -> dict:
         return self._json(self._call("POST", "/heartbeat", json=payload))
 
-    def fetch(self, etag: str | None = None) -> tuple[dict | None, str | None]:
-        """(body, etag); body is None when the feed is unchanged (304)."""
+    def fetch(self, etag: str | None = None, wait: float = 0) -> tuple[dict | None, str | None]:
+        """(body, etag); body is None when the feed is unchanged (304). With `wait` seconds and an
+        ETag it is a long poll: the hub answers as soon as something changes, or 304 after `wait`."""
         headers = {"If-None-Match": etag} if etag else {}
-        response = self._call("GET", "/notices", headers=headers)
+        params = {"wait": f"{wait:g}"} if etag and wait > 0 else {}
+        response = self._call("GET", "/notices", headers=headers, params=params,
+                              timeout=(self.timeout[0], self.timeout[1] + (wait if params else 0)))
         if response.status_code == 304:
             return None, response.headers.get("ETag", etag)
         return self._json(response), response.headers.get("ETag")
@@ -185,9 +191,12 @@ class Sync:
         self.client.close()
 
     # --- one pass --------------------------------------------------------------------------
-    def run_once(self, *, full: bool = True) -> dict:
-        """Heartbeat, fetch, queue, report: one complete pass. Raises SyncError if the hub fails."""
-        summary = {"queued": [], "skipped": [], "cancelled": [], "reported": 0}
+    def run_once(self, *, full: bool = True, wait: float = 0) -> dict:
+        """Heartbeat, fetch, queue, report: one complete pass. Raises SyncError if the hub fails.
+
+        `wait` > 0 long-polls the feed for up to that many seconds when nothing is new.
+        """
+        summary = {"queued": [], "skipped": [], "cancelled": [], "reported": 0, "changed": False}
         moment = self.clock()
         try:
             if full or moment - self._last_heartbeat >= self.heartbeat_seconds:
@@ -195,10 +204,11 @@ class Sync:
                 self.heartbeat_seconds = float(answer.get("heartbeat_seconds") or self.heartbeat_seconds)
                 self._last_heartbeat = moment
             use_etag = not full and moment - self._last_full < FULL_FETCH_SECONDS
-            body, self.etag = self.client.fetch(self.etag if use_etag else None)
+            body, self.etag = self.client.fetch(self.etag if use_etag else None, wait=wait)
             if not use_etag:
                 self._last_full = moment
             if body is not None:
+                summary["changed"] = True
                 for notice in body.get("notices", []):
                     key = "queued" if self.apply_notice(notice) else "skipped"
                     summary[key].append(notice["id"])
@@ -320,12 +330,18 @@ class Sync:
         """Poll until `stop` is set; back off (exponential, full jitter) while the hub fails."""
         wait = wait or stop.wait
         first = True
+        poll = self.config.hub.poll_seconds
         while not stop.is_set():
+            started = self.clock()
             try:
-                self.run_once(full=first)
+                # Long poll for poll_seconds, then at once again: a notice arrives within a second,
+                # at the cost of one request per poll_seconds while nothing happens.
+                summary = self.run_once(full=first, wait=poll)
                 first = False
                 self.failures = 0
-                delay = self.config.hub.poll_seconds
+                # After news (or a full fetch) go straight back to a long poll; after a 304 that came
+                # early (a hub or proxy that does not hold polls) wait out the rest of the period.
+                delay = MIN_PASS_SECONDS if summary["changed"] else max(0.0, poll - (self.clock() - started))
             except HubRejected as exc:
                 log.warning("%s", exc)
                 self.failures += 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -187,3 +188,26 @@ def test_two_hub_processes_never_hand_one_notice_to_one_kiosk_twice(settings, en
         t.join()
     second_engine.dispose()
     assert sorted(handed) == ids
+
+
+def test_long_poll_answers_as_soon_as_a_notice_is_sent(client, engine, settings, kiosk_token):
+    tag = client.get("/api/v1/notices", headers=bearer(kiosk_token)).headers["ETag"]
+    idle = {**bearer(kiosk_token), "If-None-Match": tag}
+    started = time.monotonic()
+    assert client.get("/api/v1/notices?wait=0.6", headers=idle).status_code == 304
+    assert time.monotonic() - started >= 0.6                       # held for the whole wait
+    sender = threading.Timer(0.3, lambda: notices.send(engine, settings, "Tin đến ngay", kiosks=["k1"]))
+    started = time.monotonic()
+    sender.start()
+    r = client.get("/api/v1/notices?wait=10", headers=idle)
+    elapsed = time.monotonic() - started
+    sender.join()
+    assert r.status_code == 200 and [n["text"] for n in r.json()["notices"]] == ["Tin đến ngay"]
+    assert elapsed < 0.3 + settings.change_check_seconds + 1.5
+    bad = client.get("/api/v1/notices?wait=soon", headers=idle)
+    assert bad.status_code == 400 and "wait" in bad.json()["error"]
+
+
+def test_a_stranger_gets_401_before_any_body_check(client):
+    r = client.post("/api/v1/heartbeat", content=b"{broken", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401

@@ -97,9 +97,10 @@ def test_ward_official_composes_for_two_kiosks_and_sees_counts(client, ward_offi
 def test_compose_errors_are_shown_and_nothing_is_written(client, ward_official, engine):
     login(client)
     csrf = csrf_of(client.get("/compose").text)
-    for data, message in [({"text": "  ", "kiosk": "k1"}, "empty"),
-                          ({"text": "Dài quá " * 120, "kiosk": "k1"}, "at most 10"),
-                          ({"text": "Không chọn kiosk"}, "at least one kiosk")]:
+    for data, message in [({"text": "  ", "kiosk": "k1"}, "Nội dung thông báo đang trống"),
+                          ({"text": "Dài quá " * 120, "kiosk": "k1"}, "tối đa 10: hãy rút gọn hoặc gửi không dấu"),
+                          ({"text": "Không chọn kiosk"}, "Hãy chọn ít nhất một kiosk"),
+                          ({"text": "Hạn sai", "kiosk": "k1", "expires": "mai"}, "Thời hạn phải là số giờ")]:
         r = client.post("/compose", data={**data, "group": "TATCA", "csrf": csrf})
         assert r.status_code == 400 and message in r.text
     with engine.connect() as conn:
@@ -112,7 +113,7 @@ def test_group_leader_sees_and_targets_only_their_kiosk(client, ward_official, e
     assert 'data-kiosk="k1"' in page and 'data-kiosk="k2"' not in page
     csrf = csrf_of(client.get("/compose").text)
     r = client.post("/compose", data={"text": "Vượt quyền", "kiosk": "k2", "group": "TATCA", "csrf": csrf})
-    assert r.status_code == 400 and "your own kiosks" in r.text
+    assert r.status_code == 400 and "chỉ được gửi tới kiosk mình quản lý" in r.text
     other = notices.send(engine, admin_settings(client), "Của phường", kiosks=["k2"])["id"]
     assert client.get(f"/notices/{other}").status_code == 404
 

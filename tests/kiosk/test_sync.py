@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -318,3 +319,23 @@ def test_tdp_sync_service_tells_systemd_and_stops_on_sigterm(hub, ward, config_p
         if proc.poll() is None:
             proc.kill()
         listener.close()
+
+
+def test_a_running_kiosk_hears_of_a_notice_within_a_second_or_two(hub, ward, kiosk_config):
+    """The service loop long-polls: a notice sent while it waits is queued almost at once."""
+    hub.settings.change_check_seconds = 0.5
+    kiosk_config.hub.poll_seconds = 5
+    sync = Sync(ward, kiosk_config)
+    stop = threading.Event()
+    loop = threading.Thread(target=sync.run_forever, args=(stop,))
+    loop.start()
+    try:
+        wait_for(lambda: sync.etag is not None and sync.failures == 0, timeout=10)
+        sent = time.monotonic()
+        notice_id = hub_notices.send(hub.engine, hub.settings, "Tin khẩn: mất nước", group="HPN", urgent=True)["id"]
+        wait_for(lambda: sms_keys(ward, notice_id), timeout=10, interval=0.02)
+        elapsed = time.monotonic() - sent
+    finally:
+        stop.set()
+        loop.join(timeout=15)
+    assert elapsed < 2.0, f"took {elapsed:.2f} s"
