@@ -33,6 +33,7 @@ from sms.storage import Database, Migration
 from . import __version__, directory, notices
 from .config import Config
 from .errors import NotFound, TdpError
+from .status import printer_state
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ class Sync:
         groups = [{"code": g["code"], "name": g["name"], "consenting": g["consenting"]}
                   for g in directory.list_groups(self.db)]
         return {"version": __version__, "uptime_s": round(_uptime(self._started)), "modem": modems,
-                "queue_depth": outbox.queue_depth(self.db), "printer": _printer_state(self.config),
+                "queue_depth": outbox.queue_depth(self.db), "printer": printer_state(self.config),
                 "disk_free_mb": disk_free, "groups": groups}
 
     def daily_totals(self, today: date | None = None) -> list[dict]:
@@ -381,14 +382,3 @@ def _uptime(started: float) -> float:
             return float(handle.read().split()[0])
     except (OSError, ValueError, IndexError):
         return time.monotonic() - started
-
-
-def _printer_state(config: Config) -> str:
-    if not config.printer.queue:
-        return "pdf"
-    try:
-        import cups
-        attrs = cups.Connection().getPrinterAttributes(config.printer.queue)
-    except Exception:  # pycups raises its own IPPError/RuntimeError family; any failure means "down"
-        return "down"
-    return {3: "ready", 4: "printing", 5: "stopped"}.get(attrs.get("printer-state"), "unknown")
