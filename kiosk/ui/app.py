@@ -5,6 +5,8 @@ sets them first and imports the app module (which imports Kivy) afterwards.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 from pathlib import Path
@@ -49,7 +51,8 @@ def configure_kivy(config: Config, size: tuple[int, int] | None = None, fullscre
     kivy_home = config.storage.data_dir / "kivy"
     kivy_home.mkdir(parents=True, exist_ok=True)  # Kivy exits silently if it cannot create it
     os.environ.setdefault("KIVY_HOME", str(kivy_home))
-    from kivy.config import Config as KivyConfig
+    with contextlib.redirect_stdout(io.StringIO()):  # Kivy prints its config upgrade on a new KIVY_HOME
+        from kivy.config import Config as KivyConfig
 
     width, height = size or (config.ui.width, config.ui.height)
     full = config.ui.fullscreen if fullscreen is None else fullscreen
