@@ -5,8 +5,7 @@ sets them first and imports the app module (which imports Kivy) afterwards.
 """
 from __future__ import annotations
 
-import contextlib
-import io
+import logging
 import os
 import re
 from pathlib import Path
@@ -51,8 +50,11 @@ def configure_kivy(config: Config, size: tuple[int, int] | None = None, fullscre
     kivy_home = config.storage.data_dir / "kivy"
     kivy_home.mkdir(parents=True, exist_ok=True)  # Kivy exits silently if it cannot create it
     os.environ.setdefault("KIVY_HOME", str(kivy_home))
-    with contextlib.redirect_stdout(io.StringIO()):  # Kivy prints its config upgrade on a new KIVY_HOME
-        from kivy.config import Config as KivyConfig
+    if not os.environ.get("DEBUG"):
+        # Kivy's warnings (config upgrades on a new data directory, missing optional providers)
+        # would land on the resident-facing console; DEBUG=1 shows them.
+        logging.getLogger("kivy").setLevel(logging.ERROR)
+    from kivy.config import Config as KivyConfig
 
     width, height = size or (config.ui.width, config.ui.height)
     full = config.ui.fullscreen if fullscreen is None else fullscreen
