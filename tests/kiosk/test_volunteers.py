@@ -103,7 +103,10 @@ def test_pin_is_stored_salted_and_hashed(store):
     vols.set_pin(store, "An", "2580")
     vols.set_pin(store, "Bình", "2580")
     hashes = [r["pin_hash"] for r in store.query("SELECT pin_hash FROM volunteers ORDER BY id")]
-    assert all(h.startswith("scrypt$") and "2580" not in h for h in hashes)
+    for stored in hashes:  # the PIN itself is nowhere: only scrypt's parameters, salt and key
+        kind, n, r, p, salt, key = stored.split("$")
+        assert (kind, len(salt), len(key)) == ("scrypt", 32, 64)
+        assert int(n) >= 2 ** 14 and vols.pin_matches("2580", stored) and not vols.pin_matches("2581", stored)
     assert hashes[0] != hashes[1]  # a salt per volunteer
     with pytest.raises(vols.InvalidInput, match="4 to 8 digits"):
         vols.set_pin(store, "An", "12a4")
