@@ -50,6 +50,15 @@ port = "emulator"
 
 [printer]
 queue = ""
+
+[relay]
+group_leader_phone = "0912 000 001"
+police_phone = "0912 000 113"
+
+[[relay.officials]]
+name = "Trần Văn Tổ (tổ trưởng, demo)"
+phone = "0912 000 001"
+pin = "2468"
 """
 
 
@@ -76,7 +85,9 @@ def _demo(ctx):
         stack.callback(gateway.stop, 10)
         print(f"tdp demo: ward seeded in {data_dir} ({_describe(counts)}); SMS gateway running on the "
               f"emulated modem; receipts go to {data_dir}/receipts as PDF.", file=ctx.stdout, flush=True)
-        print(f"  Try in another terminal: TDP_CONFIG={config_path} tdp sms outbox", file=ctx.stdout, flush=True)
+        print(f"  Try in another terminal: TDP_CONFIG={config_path} tdp sms outbox\n"
+              f"  or an official's SMS command: TDP_CONFIG={config_path} tdp relay simulate "
+              f"--from 0912000001 --text 'TB 2468 HPN Họp chi hội 19h thứ Sáu'", file=ctx.stdout, flush=True)
         if ctx.args.no_ui:
             threading.Event().wait(ctx.args.seconds or None)
         else:
