@@ -121,7 +121,16 @@ def _status(db, config: Config, relay: Relay, sender: str, code: str) -> list[Re
 
 
 def _help(db, config: Config, relay: Relay, sender: str, text: str) -> list[Reply]:
-    ticket = help_tickets.from_sms(db, config, sender, text)
+    # One open ticket per number and hour: repeating HOTRO must not text the volunteers again.
+    since = (relay.now - timedelta(hours=1)).isoformat(timespec="seconds")
+    open_ticket = db.query_one("SELECT id FROM help_tickets WHERE requester_phone = ? AND status != 'closed' "
+                               "AND created_at >= ? ORDER BY id DESC LIMIT 1", (sender, since))
+    if open_ticket is not None:
+        ticket = help_tickets.get(db, open_ticket["id"])
+        relay.audit(sender, "", "HOTRO", "already_open", ticket["display_number"])
+        return [Reply(sender, f"TDP: Ban da co phieu ho tro so {ticket['display_number']}. "
+                              "Tinh nguyen vien se lien lac voi ban.")]
+    ticket = help_tickets.from_sms(db, config, sender, text, at=relay.now)
     relay.audit(sender, "", "HOTRO", "ticket", ticket["display_number"])
     return [Reply(sender, f"TDP: Da nhan yeu cau ho tro, phieu so {ticket['display_number']}. "
                           "Tinh nguyen vien se lien lac voi ban.")]
@@ -161,14 +170,25 @@ def send(db: Database, config: Config, message: InboundMessage, replies: list[Re
          now: datetime | None = None) -> int:
     """Queue replies with keys derived from the message, so a re-handled message queues nothing new.
 
-    Automatic replies to residents are rate-limited per number; forwards and officials' replies
-    are not (an official confirming with XN within a minute must hear back).
+    A resident's number gets at most one automatic reply, and causes at most one forward (to the
+    leader or the police), per `reply_interval_seconds`: a flood never becomes an SMS storm on
+    anyone's phone. What is not forwarded stays in the inbox (`tdp sms inbox`) and the audit log.
+    Officials' replies and urgent alerts are never held (an official confirming with XN within a
+    minute must hear back).
     """
     now = now or datetime.now(timezone.utc)
     officials = {phones.normalise(o.phone) for o in config.relay.officials if phones.is_valid(o.phone)}
+    sender = _sender(message)
     queued = 0
     for index, reply in enumerate(replies):
-        if reply.to == _sender(message) and reply.to not in officials and not _may_reply(db, config, reply.to, now):
+        if reply.to in officials or reply.urgent:
+            allowed = True
+        elif reply.to == sender:
+            allowed = _may_reply(db, config, sender, now)
+        else:
+            allowed = _may_reply(db, config, f"forward:{sender}", now)
+        if not allowed:
+            Relay(db, config, now).audit(sender, "", "SMS", "held", f"rate limit: nothing sent to {reply.to}")
             continue
         outbox.enqueue(db, reply.to, reply.text, priority="urgent" if reply.urgent else "normal",
                        key=f"sms-reply:{message.id}:{index}", max_parts=config.sms.max_parts, force=True,
