@@ -1,12 +1,16 @@
 """Find a display for Kivy: the real one, KMSDRM on the Pi, or a private Xvfb when there is none."""
 from __future__ import annotations
 
+import ctypes
 import os
-import shutil
-import subprocess
 import select
+import shutil
+import signal
+import subprocess
 
 from ..errors import TdpError
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class DisplayError(TdpError):
@@ -26,7 +30,8 @@ class VirtualDisplay:
         self.process = subprocess.Popen(
             [xvfb, "-displayfd", str(write_fd), "-screen", "0",
              f"{max(width, 1280)}x{max(height, 800)}x24", "-nolisten", "tcp"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,),
+            preexec_fn=_die_with_parent)
         os.close(write_fd)
         try:
             ready, _, _ = select.select([read_fd], [], [], timeout)
@@ -51,6 +56,13 @@ class VirtualDisplay:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _die_with_parent() -> None:
+    """In the Xvfb child: be sent SIGTERM when the kiosk process dies, however it dies (a SIGTERM
+    from systemd or a kill -9 skips close()), so no display server is left behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def needs_virtual_display() -> bool:

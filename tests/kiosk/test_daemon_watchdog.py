@@ -4,9 +4,12 @@ import socket
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -17,6 +20,18 @@ def notify_socket(tmp_path):
     sock.settimeout(60)
     yield sock, str(path)
     sock.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _messages_until_watchdog(sock) -> list[str]:
@@ -36,9 +51,12 @@ def test_daemon_reports_ready_then_feeds_the_watchdog(command, notify_socket, co
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         seen = _messages_until_watchdog(sock)
+        helpers = _children(process.pid)  # the kiosk's private Xvfb, when there is no display
     finally:
-        process.terminate()
+        process.kill()  # what systemd does when the watchdog runs out
         process.wait(30)
+    # Killed outright, the daemon still leaves nothing running behind it.
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), 10, "Xvfb to exit")
     assert any("READY=1" in m for m in seen), seen
     ready_at = next(i for i, m in enumerate(seen) if "READY=1" in m)
     watchdog_at = next(i for i, m in enumerate(seen) if "WATCHDOG=1" in m)
