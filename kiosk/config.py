@@ -311,15 +311,16 @@ def example_toml() -> str:
         if key in TABLE_EXAMPLES:
             lines += [f"# {doc}", f"# [[{key}]]", *(f"# {line}" for line in TABLE_EXAMPLES[key]), ""]
             continue
-        lines += [f"# {doc}", f"{name} = {_toml_value(default)}", ""]
+        lines += [f"# {doc}", f"{name} = {toml_value(default)}", ""]
     return "\n".join(lines)
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
+    """A str, bool, number or list of them written as TOML (for generated config files)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return str(value)

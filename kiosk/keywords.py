@@ -94,7 +94,7 @@ def _register(db, relay: Relay, sender: str, name: str) -> list[Reply]:
                      (sender, name, directory.now()))
     relay.audit(sender, "", "DK", "pending", name)
     replies = [Reply(sender, "TDP: Da nhan dang ky. To truong se xac nhan; ban cung co the xac nhan tai kiosk.")]
-    leader = relay._leader()
+    leader = relay.leader_phone()
     if leader:
         replies.append(Reply(leader, f"TDP: {name} ({phones.national(sender)}) xin dang ky nhan thong bao. "
                                      "Xac nhan: tdp relay registrations"))

@@ -243,7 +243,7 @@ class Relay:
             conn.execute("INSERT OR REPLACE INTO relay_lockouts (sender, until) VALUES (?, ?)", (sender, until))
         self.audit(sender, official.name, command, "locked_out", f"{failures} wrong PINs in an hour")
         replies = [Reply(sender, "TDP: Sai PIN qua nhieu lan. So nay bi khoa 1 gio.")]
-        leader = self._leader()
+        leader = self.leader_phone()
         if leader:
             replies.append(Reply(leader, f"TDP canh bao: so {phones.national(sender)} ({official.name}) nhap sai "
                                          f"PIN {failures} lan, da khoa 1 gio.", urgent=True))
@@ -268,7 +268,7 @@ class Relay:
     def _group_codes(self) -> str:
         return ", ".join(f"{g['code']}({g['consenting']})" for g in directory.list_groups(self.db)) + ", TATCA"
 
-    def _leader(self) -> str | None:
+    def leader_phone(self) -> str | None:
         try:
             return phones.normalise(self.config.relay.group_leader_phone)
         except phones.InvalidPhone:

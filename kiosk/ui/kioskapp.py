@@ -57,9 +57,13 @@ class KioskScreen(Screen):
         try:
             phones.normalise(text)
         except phones.InvalidPhone as exc:
-            self.error = describe(exc, App.get_running_app().language)
+            self.error = describe(exc, self.app.language)
             return False
         return True
+
+    @property
+    def app(self) -> "KioskApp":
+        return App.get_running_app()
 
     def settled(self) -> bool:
         """False right after a step change: an elderly resident's repeated tap on "Hand in" must not

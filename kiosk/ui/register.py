@@ -4,7 +4,6 @@ One action per step. Nothing counts until the code texted to the phone is typed 
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from .. import phone as phones
@@ -36,9 +35,6 @@ class RegisterScreen(KioskScreen):
             if field in self.ids:
                 self.ids[field].text = ""
 
-    @property
-    def app(self):
-        return App.get_running_app()
 
     def _go(self, step: str) -> None:
         self.error = ""

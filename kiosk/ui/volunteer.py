@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import DictProperty, ListProperty, ObjectProperty, StringProperty
 
@@ -29,7 +28,7 @@ class VolunteerScreen(KioskScreen):
     def enter(self, **params) -> None:
         self.reset()
         self.ids.who_list.clear_widgets()  # filled afresh: volunteers may have changed
-        App.get_running_app().services.call(_active_volunteers, on_done=self._show_volunteers)
+        self.app.services.call(_active_volunteers, on_done=self._show_volunteers)
 
     def reset(self) -> None:
         self.step, self.error, self.message, self.volunteer, self.who = "who", "", "", {}, ""
@@ -55,9 +54,6 @@ class VolunteerScreen(KioskScreen):
         self.error = ""
         self.step = step
 
-    @property
-    def app(self):
-        return App.get_running_app()
 
     def _failed(self, message: str) -> None:
         self.error = message or self.app.t("error_generic")

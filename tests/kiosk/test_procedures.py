@@ -5,6 +5,7 @@ import pytest
 
 from kiosk import procedures
 from kiosk.procedures import DEFAULT_PATH
+from kiosk.config import toml_value
 
 REQUIRED_TOPICS = {  # the list of procedures, found by words in their names
     "khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế": "birth + residence + health insurance",
@@ -36,20 +37,10 @@ def _write(tmp_path, mutate):
     for entry in raw["procedure"]:
         lines.append("[[procedure]]")
         for key, value in entry.items():
-            lines.append(f"{key} = {_toml(value)}")
+            lines.append(f"{key} = {toml_value(value)}")
     path = tmp_path / "edited.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
-
-
-def _toml(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return str(value)
 
 
 def test_validate_names_the_procedure_and_the_field(tmp_path, tdp):

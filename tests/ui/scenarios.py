@@ -111,6 +111,12 @@ def hand_in_request(ui):
     ui.result["code_after_home"] = ui.app.screen("request").code
 
 
+def _type_code(ui, code):
+    """Type a tracking code as printed, without its prefix (the kiosk adds it), on the code keyboard."""
+    for ch in code.split("-", 1)[1].replace("-", "").lower():
+        yield from ui.tap(f"key_{ch}")
+
+
 def check_request(ui):
     """Check a request by the code on its receipt: status and history, nothing personal."""
     import os
@@ -119,8 +125,7 @@ def check_request(ui):
     yield from ui.tap("tile_check")
     yield from ui.wait_screen("check")
     screen = ui.screen
-    for ch in code.split("-", 1)[1].replace("-", "").lower():
-        yield from ui.tap(f"key_{ch}")
+    yield from _type_code(ui, code)
     ui.result["typed"] = screen.ids.code_input.text
     yield from ui.tap("code_next")
     yield from ui.wait(lambda: screen.step == "results" or screen.error, 10, "results")
@@ -260,8 +265,7 @@ def volunteer_mode(ui):
     yield from ui.wait(lambda: screen.step == "menu", 10, "menu")
     yield from ui.tap("menu_request")
     yield from ui.wait(lambda: screen.step == "request", 5, "request step")
-    for ch in code.split("-", 1)[1].replace("-", "").lower():
-        yield from ui.tap(f"key_{ch}")
+    yield from _type_code(ui, code)
     yield from ui.tap("find_request")
     yield from ui.wait(lambda: screen.dossier is not None, 10, "the request")
     ui.result["dossier_text"] = screen.ids.dossier_text.text
