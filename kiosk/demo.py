@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from sms.storage import Database
 
-from . import directory, phone as phones
-from .config import Config
-from .directory import Consent
+from kiosk.directory import residents as directory
+from kiosk.directory import phone as phones
+from kiosk.appliance.config import Config
+from kiosk.directory.residents import Consent
 
 SEED = 2024
 HOUSEHOLDS = 40

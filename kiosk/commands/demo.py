@@ -7,8 +7,9 @@ import threading
 from contextlib import ExitStack
 from pathlib import Path
 
-from .. import config as config_module
+from kiosk.appliance import config as config_module
 from ..errors import InvalidInput
+from kiosk import clock
 
 MARKER = ".tdp-demo"
 
@@ -64,7 +65,7 @@ pin = "2468"
 
 def _demo(ctx):
     from ..demo import seed
-    from ..store import open_store
+    from kiosk.appliance.store import open_store
 
     data_dir = Path(ctx.args.data).expanduser().resolve()
     config_path = prepare(data_dir)
@@ -78,7 +79,7 @@ def _demo(ctx):
     screenshots = data_dir / "screenshots"
     summary = {"data_dir": str(data_dir), "config": str(config_path), "seeded": counts,
                "screenshots": None if ctx.args.no_ui else str(screenshots)}
-    from .sms_gateway import build_gateway
+    from kiosk.appliance.wiring import build_gateway
     with ExitStack() as stack:
         gateway = build_gateway(config, config.storage.path, None, stack)
         gateway.start()
@@ -91,7 +92,7 @@ def _demo(ctx):
         if ctx.args.no_ui:
             threading.Event().wait(ctx.args.seconds or None)
         else:
-            from ..ui.app import run
+            from kiosk.ui.launch import run
             from ..ui.display import needs_virtual_display
             headless = needs_virtual_display()
             if headless:
@@ -123,12 +124,16 @@ def seed_activity(store, config) -> dict:
     requests at different stages and notices on the board."""
     from datetime import timedelta
 
-    from .. import dossiers, notices, rota, tracking, volunteers
+    from kiosk.dossiers import lifecycle as dossiers
+    from kiosk.notices import board as notices
+    from kiosk.volunteers import rota
+    from kiosk.dossiers import tracking
+    from kiosk.volunteers import people as volunteers
 
     for name, phone, role, skills, availability in DEMO_VOLUNTEERS:
         volunteers.upsert(store, volunteers.NewVolunteer(name, phone, "Tổ CNS số 1", role, skills, availability))
         volunteers.set_pin(store, phone, DEMO_PIN)
-    today = rota.local_today(config)
+    today = clock.local_today(config.site.timezone)
     rota.plan(store, config, today, today + timedelta(days=6))
     volunteers.check_in(store, DEMO_VOLUNTEERS[0][1], DEMO_PIN, config.volunteers)
     prefix = tracking.prefix_for(config.site.residential_group)

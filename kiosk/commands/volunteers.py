@@ -4,8 +4,8 @@ from __future__ import annotations
 import getpass
 import sys
 
-from .. import phone as phones
-from .. import volunteers as vols
+from kiosk.directory import phone as phones
+from kiosk.volunteers import people as vols
 from ..errors import InvalidInput
 
 

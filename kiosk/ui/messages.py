@@ -4,7 +4,7 @@ they can; these are the fallbacks per class."""
 from __future__ import annotations
 
 from ..errors import NotFound, TdpError
-from ..tracking import InvalidTrackingCode
+from kiosk.dossiers.tracking import InvalidTrackingCode
 from . import i18n
 
 FALLBACK_KEYS = [

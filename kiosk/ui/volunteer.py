@@ -10,8 +10,12 @@ from datetime import datetime, timezone
 from kivy.factory import Factory
 from kivy.properties import DictProperty, ListProperty, ObjectProperty, StringProperty
 
-from .. import dossiers, help_tickets, procedures, tracking, volunteers
-from .kioskapp import KioskScreen
+from kiosk.dossiers import lifecycle as dossiers
+from kiosk.volunteers import help_tickets
+from kiosk.dossiers import procedures
+from kiosk.dossiers import tracking
+from kiosk.volunteers import people as volunteers
+from kiosk.ui.app import KioskScreen
 
 
 class VolunteerScreen(KioskScreen):
@@ -155,7 +159,7 @@ class VolunteerScreen(KioskScreen):
                                prefix=self._prefix(), on_done=self._request_found, on_error=self._failed)
 
     def reprint(self) -> None:
-        from ..receipts import reprint
+        from kiosk.dossiers.receipts import reprint
         if self.dossier is None:
             self.error = self.app.t("volunteer_find_first")
             return
