@@ -4,7 +4,6 @@ Three taps from Home reach any procedure. The catalogue is the same data file th
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
@@ -34,7 +33,7 @@ class GuidesScreen(KioskScreen):
         self.step, self.category, self.procedure, self.online = "categories", "", None, True
 
     def _fill_categories(self) -> None:
-        app = App.get_running_app()
+        app = self.app
         box = self.ids.category_list
         box.clear_widgets()
         present = {p.category for p in procedures.default()}
@@ -83,8 +82,8 @@ class GuidesScreen(KioskScreen):
 
     def print_checklist(self) -> None:
         from kiosk.dossiers.receipts import print_checklist
-        app = App.get_running_app()
+        app = self.app
         app.print_in_background(print_checklist, app.tdp_config, self.procedure.code)
 
     def hand_in(self) -> None:
-        App.get_running_app().go("request", code=self.procedure.code)
+        self.app.go("request", code=self.procedure.code)

@@ -6,7 +6,6 @@ handled does nothing: one confirm, one dossier.
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
@@ -63,7 +62,7 @@ class RequestScreen(KioskScreen):
 
     def submit_name(self) -> None:
         if not clean(self.ids.name_input.text):
-            self.error = App.get_running_app().t("error_name_empty")
+            self.error = self.app.t("error_name_empty")
             return
         self._go("phone")
 
@@ -78,14 +77,14 @@ class RequestScreen(KioskScreen):
             try:
                 dossiers.validate_citizen_id(self.ids.cid_input.text)
             except dossiers.InvalidCitizenId:
-                self.error = App.get_running_app().t("error_citizen_id")
+                self.error = self.app.t("error_citizen_id")
                 return
         self._go("confirm")
 
     def summary(self, *_bindings) -> str:
         if self.procedure is None:
             return ""
-        app = App.get_running_app()
+        app = self.app
         cid = dossiers.masked_citizen_id(self.ids.cid_input.text) if self.ids.cid_input.text else "—"
         return "\n".join([
             f"{app.t('request_procedure')}: {self.procedure.name}",
@@ -98,7 +97,7 @@ class RequestScreen(KioskScreen):
         if self.busy or self.code:
             return  # rapid repeated taps: the first one is being handled
         self.busy = True
-        app = App.get_running_app()
+        app = self.app
         config = app.tdp_config
         from kiosk.dossiers import tracking
         self._submitted = dict(
@@ -113,12 +112,12 @@ class RequestScreen(KioskScreen):
         self.appointment = clock.display_date(dossier.appointment_date)
         self._go("done")
         from kiosk.dossiers.receipts import print_receipt
-        app = App.get_running_app()
+        app = self.app
         app.print_in_background(print_receipt, app.tdp_config, dossier.code)
 
     def _failed(self, message: str) -> None:
         self.busy = False
-        self.error = message or App.get_running_app().t("error_generic")
+        self.error = message or self.app.t("error_generic")
 
 
 def _create(db, fields: dict):
