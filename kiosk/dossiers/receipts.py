@@ -90,13 +90,25 @@ def qr_payload(dossier: dossiers.Dossier, config: Config) -> str:
     return json.dumps(fields, ensure_ascii=True, separators=(",", ":"))
 
 
+def _kiosk_number(config: Config) -> str:
+    """The kiosk's SIM number as people write it (0912 …), or "" when none is configured."""
+    if not config.printer.kiosk_number:
+        return ""
+    try:
+        return phones.national(phones.normalise(config.printer.kiosk_number))
+    except InvalidInput:
+        return config.printer.kiosk_number
+
+
+def _stop_number(config: Config) -> str:
+    number = _kiosk_number(config)
+    return f"số {number}" if number else "số của Tổ dân phố"
+
+
 def help_lines(config: Config, code: str) -> tuple[str, ...]:
     lines = []
-    if config.printer.kiosk_number:
-        try:
-            number = phones.national(phones.normalise(config.printer.kiosk_number))
-        except InvalidInput:
-            number = config.printer.kiosk_number
+    number = _kiosk_number(config)
+    if number:
         lines += [f"Nhắn tin: HS {code}", f"gửi tới số {number}"]
     lines.append("Hoặc tra cứu tại kiosk nhà văn hóa (mục Hồ sơ của tôi).")
     return tuple(lines)
@@ -242,7 +254,7 @@ def print_registration(db: Database, config: Config, household_id: int, *,
         ward=config.site.ward, residential_group=config.site.residential_group, head_name=head["full_name"],
         phone_masked=phones.masked(head["phone"]), groups=groups,
         registered_at=clock.local_time(config.site.timezone, head["created_at"]).strftime("%d/%m/%Y %H:%M"),
-        help_lines=("Ngừng nhận tin: nhắn HUY đến số của Tổ dân phố.",), paper=config.printer.paper, fmt="pdf")
+        help_lines=(f"Ngừng nhận tin: nhắn HUY đến {_stop_number(config)}.",), paper=config.printer.paper, fmt="pdf")
     path = _keep(config, f"registration-{household_id}", pdf)
     return _send(db, config, path, code=None, kind="registration", title=f"TDP dang ky {household_id}",
                  wait=True, printer=printer)

@@ -64,6 +64,12 @@ class KioskScreen(Screen):
             return ""
         return self.app.t("step_of", number=self.counted_steps.index(step) + 1, count=len(self.counted_steps))
 
+    def step_title(self, step: str, *_bindings) -> str:
+        """The top bar's title: "Bước 2/5 · <screen title>" on a counted step."""
+        counted = self.step_label(step)
+        title = self.app.t(self.title_key)
+        return f"{counted} · {title}" if counted else title
+
     def idle_seconds(self) -> int | None:
         """Seconds without a touch before the idle countdown, when this step needs longer than usual."""
         return None
@@ -190,6 +196,7 @@ class KioskApp(App):
     def build(self):
         from kiosk.ui import keyboard  # noqa: F401  (registers the keyboard classes for its .kv)
         from kiosk.ui import listen  # noqa: F401  (registers ListenBar for listen.kv)
+        from kiosk.ui import widgets  # noqa: F401  (registers ScrollButtons for widgets.kv)
         Builder.load_file(str(HERE / "widgets.kv"))
         Builder.load_file(str(HERE / "keyboard.kv"))
         Builder.load_file(str(HERE / "listen.kv"))
@@ -261,8 +268,11 @@ class KioskApp(App):
         # Lengths follow the screen; text follows millimetres: body text keeps its cap height
         # on a 7" panel where the screen ratio alone would shrink it to 3 mm (font_unit first,
         # so kv rules re-evaluated on `scale` see the new unit).
+        # The floor holds in the panel's default mode: on a small panel that is large text, and
+        # "Chữ nhỏ lại" is the resident's own choice to go below it.
         scale = min(Window.width / REFERENCE_SIZE[0], Window.height / REFERENCE_SIZE[1])
-        self.font_unit = max(scale, self.mm(BODY_CAP_MM / CAP_HEIGHT_EM) / BODY_FONT_REF)
+        default_factor = LARGE_TEXT_FACTOR if self.diagonal_inches() < LARGE_TEXT_BELOW_INCHES else 1.0
+        self.font_unit = max(scale, self.mm(BODY_CAP_MM / CAP_HEIGHT_EM) / BODY_FONT_REF / default_factor)
         self.scale = scale
 
     def _take_screenshot(self, _dt) -> None:

@@ -96,16 +96,23 @@ class CheckScreen(KioskScreen):
         app = self.app
         if not results:
             return app.t("check_none")
+        zone = app.tdp_config.site.timezone
         blocks = []
         for item in results:
             lines = [f"[b]{item['code']}[/b]  {item['procedure_name']}",
                      f"{app.t('check_status')}: [b]{item['status_label']}[/b]"]
             if item.get("appointment_date"):
                 lines.append(app.t("request_appointment", date=clock.display_date(item["appointment_date"])))
-            lines += [f"   {clock.display_date(e['at'][:10])}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
+            lines += [f"   {local_day(e['at'], zone)}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
                       for e in item.get("history", [])]
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+def local_day(stamp: str, zone: str) -> str:
+    """A history entry's UTC timestamp as the site's calendar day (01:00 on the 3rd in Hà Nội is
+    the 3rd, though UTC still says the 2nd)."""
+    return clock.local_time(zone, stamp).strftime("%d/%m/%Y")
 
 
 def _public(dossier) -> dict:

@@ -11,6 +11,8 @@ step still fits an 800×480 screen in large-text mode with 9 mm keys.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -20,13 +22,15 @@ from kiosk.ui import suggest
 from kiosk.ui.telex import apply_mark, compose
 from ..text import clean
 
+# Roboto (Kivy's font) has no ⌫ ▲ ▼; DejaVu Sans (fonts-dejavu-core) has them and Vietnamese.
+SYMBOL_FONT = next((str(p) for p in (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),) if p.exists()), "Roboto")
 DIGITS = "1234567890"
 ADDRESS_DIGITS = DIGITS + "/"
 ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 ADDRESS_PUNCTUATION = ",.-"
 # Mark keys: (mark for telex.apply_mark, label). Tones are drawn on "a", the way schools teach them.
 MARK_KEYS = (("sac", "á"), ("huyen", "à"), ("hoi", "ả"), ("nga", "ã"), ("nang", "ạ"),
-             ("hat", "â ê ô"), ("horn", "ă ơ ư"), ("dd", "đ"))
+             ("hat", "âêô"), ("horn", "ăơư"), ("dd", "đ"))
 KEY_IDS = {"/": "key_slash", ",": "key_comma", ".": "key_dot", "-": "key_dash"}
 
 
@@ -146,7 +150,7 @@ class TelexKeyboard(BoxLayout):
     def _mark_key(self, mark: str, label: str):
         button = Factory.KeyButton(shown=label)
         button.background_color = MARK_COLOUR
-        button.size_hint_x = 1.6 if " " in label else 1.0
+        button.size_hint_x = 1.6 if len(label) > 1 else 1.0
         button.bind(on_release=lambda *_: self.mark(mark))
         self.ids[f"mark_{mark}"] = button
         return button
