@@ -106,7 +106,8 @@ class TelexKeyboard(BoxLayout):
         word = self.current_word(text)
         self.upper_next = self.shift or not self.telex or (self.capitalise_words and not word)
         if self.suggest:
-            self.chips = suggest.suggestions(word, self.suggest) if word else []
+            position = len(text.split()) - (1 if word else 0)
+            self.chips = suggest.suggestions(word, self.suggest, position=position) if word else []
 
     def on_shift(self, *_args) -> None:
         self._follow_text()
@@ -132,7 +133,7 @@ class TelexKeyboard(BoxLayout):
         button = Factory.KeyButton()
         if key == "shift":
             button.text_key = "key_shift"
-            button.size_hint_x = 1.6
+            button.size_hint_x = 1.9
             button.bind(on_release=lambda *_: setattr(self, "shift", not self.shift))
             self.bind(shift=lambda _kb, on: setattr(button, "background_color", SHIFT_ON if on else SHIFT_OFF))
             button.background_color = SHIFT_OFF
@@ -157,7 +158,7 @@ class TelexKeyboard(BoxLayout):
 
     def _telex_key(self):
         button = Factory.KeyButton()
-        button.size_hint_x = 2.4
+        button.size_hint_x = 2.6
         button.text_key = "key_telex_on" if self.compose_telex else "key_telex_off"
         button.bind(on_release=lambda *_: setattr(self, "compose_telex", not self.compose_telex))
         self.bind(compose_telex=lambda _kb, on: setattr(button, "text_key", "key_telex_on" if on else "key_telex_off"))

@@ -18,6 +18,7 @@ from kiosk.ui.app import KioskScreen
 
 STEPS = ("consent", "name", "phone", "address", "members", "code", "done", "declined")
 RESEND_AFTER_SECONDS = 60
+CODE_DIGITS = 6
 CODE_STEP_IDLE_SECONDS = 300
 
 
@@ -137,8 +138,16 @@ class RegisterScreen(KioskScreen):
         if self.resend_in > 0:
             self.resend_in -= 1
 
+    def code_typed(self, text: str) -> None:
+        """The sixth digit checks the code at once: one tap fewer, and no "Tiếp tục" to find."""
+        if len(text) == CODE_DIGITS and self.step == "code":
+            self.submit_code()
+
     def submit_code(self) -> None:
         if self.busy:
+            return
+        if len(self.ids.code_input.text) != CODE_DIGITS:
+            self.error = self.app.t("register_code_short")
             return
         self.busy = True
         self.app.services.call(registration.check_code, self.verification_id, self.ids.code_input.text,

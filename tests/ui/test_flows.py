@@ -123,7 +123,6 @@ def test_printer_down_the_request_still_completes_and_the_resident_is_told(kiosk
 def test_a_name_typed_with_mark_keys_and_chips_reaches_the_dossier_and_the_slip_in_nfc(kiosk_ui, store, config_path):
     import subprocess
     import unicodedata
-    _seven_inch_panel(config_path)
     result = kiosk_ui("tests.ui.scenarios:request_without_telex", size="800x480")
     assert result["typed_name"].strip() == "Nguyễn Thị Hoà"
     assert result["taps"] <= 25
@@ -134,8 +133,7 @@ def test_a_name_typed_with_mark_keys_and_chips_reaches_the_dossier_and_the_slip_
     assert "Nguyễn Thị Hoà" in unicodedata.normalize("NFC", text)
 
 
-def test_an_address_typed_with_mark_keys_keeps_its_digits_and_punctuation(kiosk_ui, config_path):
-    _seven_inch_panel(config_path)
+def test_an_address_typed_with_mark_keys_keeps_its_digits_and_punctuation(kiosk_ui):
     result = kiosk_ui("tests.ui.scenarios:address_without_telex", size="800x480")
     assert result["address"] == "Số 5/12, ngõ 3"
     assert result["back_step"] == "phone" and result["phone_kept"] == "0987654321"
@@ -147,8 +145,3 @@ def test_check_screen_history_is_in_local_days():
     # Filed at 01:00 on 3 December in Hà Nội: 18:00 UTC on the 2nd.
     assert local_day("2026-12-02T18:00:00+00:00", "Asia/Ho_Chi_Minh") == "03/12/2026"
 
-
-def _seven_inch_panel(config_path):
-    """The shipped 7" panel: 800×480 at 133 dpi."""
-    with open(config_path, "a", encoding="utf-8") as handle:
-        handle.write("[ui]\ndpi = 133\n")

@@ -97,6 +97,9 @@ def test_chips_offer_every_spelling_of_a_name_syllable_in_the_words_case():
     assert chips[0] == "Hoa" and {"Hòa", "Hoà", "Hóa", "Họa"} <= set(chips) and len(chips) <= suggest.MAX_CHIPS
     assert suggest.suggestions("nguyen")[0] == "nguyễn"
     assert suggest.suggestions("Nguy")[0] == "Nguyễn"   # a prefix is enough
+    assert suggest.suggestions("N")[0] == "Nguyễn"      # one letter: family names first in a name
+    assert suggest.suggestions("T", position=1)[0] == "Thị"   # the second word: middle names
+    assert "Hoà" in suggest.suggestions("H", position=2)     # later words: given names
     assert suggest.suggestions("so", "address") == ["số"]
     assert suggest.suggestions("") == [] and suggest.suggestions("5") == []
 
@@ -106,9 +109,10 @@ def test_chips_offer_every_spelling_of_a_name_syllable_in_the_words_case():
 def test_a_bad_syllable_list_is_refused_at_load(entries):
     from kiosk.errors import ConfigError
     with pytest.raises(ConfigError):
-        suggest._validated({"names": entries}, "names")
+        suggest._validated({"given": entries}, "given")
 
 
 def test_the_shipped_syllable_lists_load():
     assert len(suggest.syllables("names")) > 100 and "nguyễn" in suggest.syllables("names")
+    assert suggest.syllables("names", 0)[0] == "nguyễn" and suggest.syllables("names", 1)[0] == "thị"
     assert "ngõ" in suggest.syllables("address")
