@@ -14,14 +14,17 @@ VIEWS = [
     ("register", "address"), ("register", "members"), ("register", "code"), ("register", "done"),
     ("register", "declined"), ("request", "procedure"), ("request", "name"), ("request", "phone"),
     ("request", "citizen_id"), ("request", "confirm"), ("request", "done"), ("guides", "categories"),
-    ("guides", "list"), ("guides", "detail"), ("check", "code"), ("check", "phone"), ("check", "otp"),
+    ("guides", "search"), ("guides", "list"), ("guides", "detail"), ("check", "code"), ("check", "phone"), ("check", "otp"),
     ("check", "results"), ("notices", None), ("call", None), ("rating", None), ("volunteer", "who"),
     ("volunteer", "pin"), ("volunteer", "menu"), ("volunteer", "tickets"), ("volunteer", "request"),
 ]
 
 
 def _prepare(screen, name: str, step: str | None) -> None:
-    if name == "guides" and step == "list":
+    if name == "guides" and step == "search":
+        screen.open_search()
+        screen.ids.search_input.text = "tam tru"
+    elif name == "guides" and step == "list":
         screen.open_category("ho_tich")
     elif name == "guides" and step == "detail":
         screen.show("CT-TAMTRU")
@@ -35,7 +38,7 @@ def _prepare(screen, name: str, step: str | None) -> None:
         screen.results = [{"code": "TDP1-2612-JRZW", "procedure_name": "Đăng ký tạm trú", "status": "received",
                            "status_label": "Đã tiếp nhận", "appointment_date": "2026-12-10",
                            "history": [{"at": "2026-12-02T18:00:00+00:00", "status": "received"}]}]
-    if step is not None and not (name == "guides" and step in ("list", "detail")):
+    if step is not None and not (name == "guides" and step in ("search", "list", "detail")):
         screen.step = step
 
 
