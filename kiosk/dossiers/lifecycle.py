@@ -275,7 +275,8 @@ def _resolve(db: Database, raw_code: str, prefix: str) -> str:
         existing = [c for c in tracking.corrections(raw_code, prefix)
                     if db.scalar("SELECT 1 FROM dossiers WHERE code = ?", (c,))]
         if existing:
-            raise tracking.InvalidTrackingCode(f"{exc} (did you mean {', '.join(existing[:3])}?)") from None
+            raise tracking.InvalidTrackingCode(f"{exc} (did you mean {', '.join(existing[:3])}?)",
+                                               f"Mã chưa đúng. Có phải mã {' hoặc '.join(existing[:3])} không?") from None
         raise
     if db.scalar("SELECT 1 FROM dossiers WHERE code = ?", (code,)) is None:
         raise NotFound(f"no dossier with code {code} (không có hồ sơ mã {code})")

@@ -99,8 +99,9 @@ class KioskScreen(Screen):
         """What "Nghe" reads on this screen now: the visible texts of the current step (its
         prompt, error, results, codes), or the screen's title and instruction."""
         from kiosk.ui import prompts
-        root = self.ids.steps.current_screen if "steps" in self.ids else None
-        texts = prompts.visible_texts(root) if root is not None else []
+        root = self.ids.steps.current_screen if "steps" in self.ids else self
+        title = self.app.t(self.title_key) if self.title_key else ""
+        texts = [t for t in prompts.visible_texts(root) if t != title]
         heading = prompts.screen_prompt(self.title_key, "", self.app.language)
         if self.error:
             texts = [self.error] + [t for t in texts if t != self.error]

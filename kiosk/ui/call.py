@@ -15,8 +15,11 @@ class CallScreen(KioskScreen):
     notified = NumericProperty(0)
     busy = BooleanProperty(False)
 
-    def enter(self, **params) -> None:
+    def enter(self, now: bool = False, **params) -> None:
+        """`now`: opened by "Nhờ tình nguyện viên nhập giúp" on a typing step: the ticket is made at once."""
         self.reset()
+        if now:
+            self.call()
 
     def reset(self) -> None:
         self.number, self.notified, self.busy, self.error = "", 0, False, ""

@@ -7,3 +7,8 @@ from kiosk.ui.app import KioskScreen
 class HomeScreen(KioskScreen):
     title_key = "home_title"
     instruction_key = "home_instruction"
+
+    def spoken_parts(self) -> list[str]:
+        """Home's fixed greeting and instruction (pre-rendered by `make voices`, so it plays at once)."""
+        from kiosk.ui import prompts
+        return [prompts.screen_prompt(self.title_key, self.instruction_key, self.app.language)]

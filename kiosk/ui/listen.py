@@ -137,6 +137,7 @@ class ListenBar(BoxLayout):
         self._screen = None
         self._show()
         self.bind(volume_keys=lambda *_: self._show())
+        reader().app.bind(large_text=lambda *_: self._show())
         Window.bind(width=lambda *_: self._show())
         Clock.schedule_once(self._attach)
 
@@ -165,7 +166,9 @@ class ListenBar(BoxLayout):
         self.clear_widgets()
         if not self.available:
             return
-        volume = self.volume_keys or Window.width >= WIDE_BAR_PX
+        # On a guide's steps in large text the bar holds five reading keys: volume stays on Home.
+        crowded = self.stepping and reader().app.large_text
+        volume = self.volume_keys or (Window.width >= WIDE_BAR_PX and not crowded)
         names = ["listen_button"] + (["listen_next", "listen_repeat"] if self.stepping else []) + (
             ["volume_down", "volume_up"] if volume else [])
         for name in names:

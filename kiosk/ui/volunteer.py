@@ -1,7 +1,9 @@
 """Volunteer mode (PIN): check in/out, the help-ticket queue, request status updates, reprints.
 
-Reached by a long press on the Home title (residents never stumble into it); the idle reset logs
-the volunteer out like any other session.
+Reached by the small "Dành cho tình nguyện viên" key in Home's corner, away from the residents'
+buttons; the idle reset logs the volunteer out like any other session. The menu shows the
+technical states (modem, printer, ward link) that Home keeps from residents; each waiting
+ticket says how long its resident has waited.
 """
 from __future__ import annotations
 
@@ -106,8 +108,10 @@ class VolunteerScreen(KioskScreen):
         box.clear_widgets()
         for ticket in tickets:
             who = ticket.get("volunteer_name") or self.app.t("volunteer_unassigned")
-            button = Factory.ListButton(text=f"{ticket['display_number']}  ·  {help_tickets.SOURCES.get(ticket['source'], '')}"
-                                             f"  ·  {who}" + (f"\n{ticket['note']}" if ticket["note"] else ""))
+            waited = self.app.t("volunteer_waited", minutes=waited_minutes(ticket["created_at"]))
+            button = Factory.ListButton(text=f"{ticket['display_number']}  ·  {waited}  ·  "
+                                             f"{help_tickets.SOURCES.get(ticket['source'], '')}  ·  {who}"
+                                             + (f"\n{ticket['note']}" if ticket["note"] else ""))
             button.ticket = ticket
             button.bind(on_release=lambda b: self.open_ticket(b.ticket))
             box.add_widget(button)
@@ -128,8 +132,7 @@ class VolunteerScreen(KioskScreen):
         if not self.message:
             self.error = self.app.t("volunteer_pick_procedure")
             return
-        created = datetime.fromisoformat(self.ticket["created_at"])
-        minutes = max(1, min(help_tickets.MAX_MINUTES, int((datetime.now(timezone.utc) - created).total_seconds() // 60)))
+        minutes = max(1, min(help_tickets.MAX_MINUTES, waited_minutes(self.ticket["created_at"])))
         self.app.services.call(help_tickets.close, f"#{self.ticket['id']}",
                                procedure=self.message, channel=channel, submitted_online=channel != "in_person",
                                minutes=minutes, volunteer=self.volunteer.get("phone"),
@@ -183,3 +186,11 @@ def _verify(db, config, who: str, pin: str) -> tuple[dict, str]:
 
 def _open_tickets(db) -> list[dict]:
     return [t for t in help_tickets.list_tickets(db) if t["status"] != "closed"]
+
+
+def waited_minutes(created_at: str, now: datetime | None = None) -> int:
+    """Whole minutes since a ticket was opened (0 for one opened this minute)."""
+    created = datetime.fromisoformat(created_at)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    return max(0, int(((now or datetime.now(timezone.utc)) - created).total_seconds() // 60))

@@ -188,3 +188,29 @@ def large_text_fits(ui):
             if shots:
                 _shoot(os.path.join(shots, "guides_detail.png"))
     ui.result["problems"] = report
+
+
+def read_aloud_session(ui):
+    """"Đọc to: Bật" on Home: each new step is read without a tap, an error is read when it appears,
+    and "Nghe" on the done step reads the tracking code."""
+    yield from ui.wait_screen("home")
+    reader = _reader()
+    yield from ui.tap("read_aloud")
+    ui.result["toggle"] = ui.find("read_aloud").text
+    yield from ui.tap("tile_request")
+    yield from ui.wait_screen("request")
+    screen = ui.screen
+    yield from ui.wait(lambda: len(screen.ids.procedure_list.children) > 0, 10, "procedure list")
+    yield from ui.tap(list(reversed(screen.ids.procedure_list.children))[0])
+    yield from ui.wait(lambda: "Họ và tên người nộp" in reader.spoken[-1], 5, "the name step read by itself")
+    ui.result["name_step"] = reader.spoken[-1]
+    yield from ui.tap("name_next")  # nothing typed: an error
+    yield from ui.wait(lambda: bool(screen.error), 5, "the error")
+    yield from ui.wait(lambda: reader.spoken[-1] == screen.error, 5, "the error read aloud")
+    ui.result["error_read"] = reader.spoken[-1]
+    screen.code, screen.appointment = "TDP1-2612-JRZW", "10/12/2026"
+    screen.step = "done"
+    yield None
+    yield from ui.wait(lambda: "TDP1-2612-JRZW" in reader.spoken[-1], 5, "the done step read")
+    ui.result["done_read"] = reader.spoken[-1]
+    ui.result["done_spoken"] = reader.speaker.voice.spoken_text(reader.spoken[-1]) if reader.speaker else ""

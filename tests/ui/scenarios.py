@@ -214,6 +214,8 @@ def notice_board(ui):
 def call_volunteer(ui):
     """Call a volunteer: a queue number; tapping again does not open a second ticket."""
     yield from ui.wait_screen("home")
+    # Steady state: while the other screens are still being built after start-up, frames are long.
+    yield from ui.wait(lambda: ui.app.preloaded, 30, "the screens to be built")
     yield from ui.tap("tile_call")
     yield from ui.wait_screen("call")
     screen = ui.screen
@@ -256,6 +258,8 @@ def volunteer_mode(ui):
     yield from ui.tap("menu_tickets")
     yield from ui.wait(lambda: screen.step == "tickets", 10, "tickets")
     ui.result["tickets"] = len(screen.ids.ticket_list.children)
+    ui.result["ticket_text"] = list(reversed(screen.ids.ticket_list.children))[0].text
+    ui.result["device_status"] = screen.ids.device_status.text
     yield from ui.tap(list(reversed(screen.ids.ticket_list.children))[0])
     yield from ui.wait(lambda: screen.step == "close", 5, "close step")
     yield from ui.tap(list(reversed(screen.ids.close_procedures.children))[1])
@@ -370,3 +374,19 @@ def address_without_telex(ui):
     yield from ui.tap("phone_next")
     yield from ui.wait(lambda: screen.step == "address", 5, "address step again")
     ui.result["address_kept"] = screen.ids.address_input.text
+
+
+def typing_help(ui):
+    """"Nhờ tình nguyện viên nhập giúp" on the name step: a help ticket, its number shown."""
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_register")
+    yield from ui.wait_screen("register")
+    screen = ui.screen
+    yield from ui.tap("agree")
+    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    button = next(w for w in screen.ids.steps.current_screen.walk()
+                  if type(w).__name__ == "TypingHelpButton" and not w.disabled)
+    yield from ui.tap(button)
+    yield from ui.wait_screen("call")
+    yield from ui.wait(lambda: bool(ui.screen.number), 10, "the ticket number")
+    ui.result["number"] = ui.screen.number

@@ -101,6 +101,8 @@ def test_volunteer_mode_pin_ticket_close_request_update_and_reprint(kiosk_ui, st
     result = kiosk_ui("tests.ui.scenarios:volunteer_mode", timeout=180)
     assert result["wrong_pin"] == "Sai mã PIN. Còn 4 lần thử."
     assert result["tickets"] == 1
+    assert "đã chờ 0 phút" in result["ticket_text"]  # how long the resident has waited
+    assert result["device_status"].startswith("Tình trạng thiết bị: ")  # the technical states live here
     ticket = help_tickets.list_tickets(store)[0]
     assert ticket["status"] == "closed" and ticket["channel"] == "online_kiosk" and ticket["submitted_online"]
     assert store.query("SELECT service, score FROM ratings") == [{"service": "help", "score": 1}]
@@ -145,3 +147,19 @@ def test_check_screen_history_is_in_local_days():
     # Filed at 01:00 on 3 December in Hà Nội: 18:00 UTC on the 2nd.
     assert local_day("2026-12-02T18:00:00+00:00", "Asia/Ho_Chi_Minh") == "03/12/2026"
 
+
+
+def test_a_ticket_says_how_long_its_resident_has_waited():
+    from datetime import datetime, timedelta, timezone
+
+    from kiosk.ui.volunteer import waited_minutes
+    now = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
+    assert waited_minutes((now - timedelta(minutes=17, seconds=30)).isoformat(), now) == 17
+    assert waited_minutes("2026-12-03T02:00:00", now) == 0  # a naive stamp is UTC, as the store writes it
+
+
+def test_a_volunteer_can_be_asked_to_type_from_any_typing_step(kiosk_ui, store):
+    from kiosk.volunteers import help_tickets
+    result = kiosk_ui("tests.ui.scenarios:typing_help", size="800x480")
+    assert result["number"] == "001"
+    assert len(help_tickets.list_tickets(store)) == 1

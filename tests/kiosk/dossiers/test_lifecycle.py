@@ -172,3 +172,14 @@ def test_receipt_and_checklist_render_to_files_from_the_cli(tdp, tmp_path):
     assert tdp("receipt", "checklist", "ct-tamtru", "--out", tmp_path / "c.pdf").code == 0
     text = subprocess.run(["pdftotext", str(tmp_path / "c.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Đăng ký tạm trú" in text and "CT01" in text
+
+
+def test_a_mistyped_code_asks_in_vietnamese_whether_the_resident_meant_the_real_one(store):
+    dossier = dossiers.create(store, procedure_code="CT-TAMTRU", full_name="Lê Thị Mai", phone="0987654321",
+                              prefix="TDP1")
+    code = dossier.code
+    wrong = next(code[:-1] + ch for ch in "ABCDEFGHJKMNPQRSTVWXYZ23456789" if ch != code[-1]
+                 and not tracking.is_valid(code[:-1] + ch, "TDP1"))
+    with pytest.raises(tracking.InvalidTrackingCode) as raised:
+        dossiers.get(store, wrong, "TDP1")
+    assert raised.value.vietnamese == f"Mã chưa đúng. Có phải mã {code} không?"
