@@ -24,9 +24,15 @@ class GuidesScreen(KioskScreen):
     procedure = ObjectProperty(None, allownone=True)
     online = BooleanProperty(True)
 
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        # Built once: rebuilding on every visit left thousands of widgets for the garbage
+        # collector, whose full passes then landed on a resident's tap (hundreds of ms).
+        self._fill_categories()
+        self.app.bind(language=lambda *_: self._name_categories())
+
     def enter(self, code: str | None = None, **params) -> None:
         self.reset()
-        self._fill_categories()
         if code:
             self.show(code)
 
@@ -36,15 +42,19 @@ class GuidesScreen(KioskScreen):
             self.ids.search_input.text = ""
 
     def _fill_categories(self) -> None:
-        app = self.app
         box = self.ids.category_list
         box.clear_widgets()
         present = {p.category for p in procedures.default()}
         for category in [c for c in CATEGORY_ORDER if c in present] + sorted(present - set(CATEGORY_ORDER)):
-            button = Factory.ListButton(text=app.t(f"category_{category}"))
+            button = Factory.ListButton()
             button.category = category
             button.bind(on_release=lambda b: self.open_category(b.category))
             box.add_widget(button)
+        self._name_categories()
+
+    def _name_categories(self) -> None:
+        for button in self.ids.category_list.children:
+            button.text = self.app.t(f"category_{button.category}")
 
     def open_category(self, category: str) -> None:
         self.category = category
