@@ -73,12 +73,11 @@ def seed(db: Database, config: Config) -> dict:
             directory.ensure_group(db, name, code)
         household_ids = []
         for address in addresses:
-            row = db.query_one("SELECT id FROM households WHERE address = ?", (address,))
-            if row is None:
-                household_ids.append(directory.add_household(db, address, config.site.residential_group))
+            household_id = directory.household_at(db, address)
+            if household_id is None:
+                household_id = directory.add_household(db, address, config.site.residential_group)
                 added["households"] += 1
-            else:
-                household_ids.append(row["id"])
+            household_ids.append(household_id)
         for index, person in enumerate(people):
             consent = None if index % (len(people) // NEVER_CONSENTED) == 7 else \
                 Consent(True, "import", "dữ liệu mẫu (demo)")
@@ -90,13 +89,7 @@ def seed(db: Database, config: Config) -> dict:
                 added["residents"] += 1
                 if consent is not None and index % (len(people) // WITHDREW_BY_SMS) == 11:
                     directory.set_consent(db, person.phone, Consent(False, "sms", "HUY (demo)"))
-    totals = db.query_one("SELECT COUNT(*) AS residents, COALESCE(SUM(consent), 0) AS consenting FROM residents")
-    return {
-        "households": db.scalar("SELECT COUNT(*) FROM households"),
-        "residents": totals["residents"], "consenting": totals["consenting"],
-        "groups": len(directory.list_groups(db)),
-        "added": added,
-    }
+    return {**directory.totals(db), "groups": len(directory.list_groups(db)), "added": added}
 
 
 def _people(rng: random.Random) -> tuple[list[_Person], list[str]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from kiosk.appliance import config as config_module
 from ..errors import InvalidInput
 from kiosk import clock
+from kiosk.volunteers import duty
 
 MARKER = ".tdp-demo"
 
@@ -135,7 +136,7 @@ def seed_activity(store, config) -> dict:
         volunteers.set_pin(store, phone, DEMO_PIN)
     today = clock.local_today(config.site.timezone)
     rota.plan(store, config, today, today + timedelta(days=6))
-    volunteers.check_in(store, DEMO_VOLUNTEERS[0][1], DEMO_PIN, config.volunteers)
+    duty.check_in(store, DEMO_VOLUNTEERS[0][1], DEMO_PIN, config.volunteers)
     prefix = tracking.prefix_for(config.site.residential_group)
     requests = [("CT-TAMTRU", "Hoàng Văn Nam", "0977 200 301", []),
                 ("HT-KS", "Bùi Thị Thảo", "0977 200 302", ["forwarded"]),

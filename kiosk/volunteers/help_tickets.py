@@ -20,6 +20,7 @@ from kiosk.appliance.config import Config
 from kiosk.errors import InvalidInput, NotFound
 from kiosk.text import clean, fold
 from kiosk import clock
+from kiosk.volunteers import duty
 
 MIGRATIONS = [
     Migration("0001_help_tickets", """
@@ -128,16 +129,16 @@ def _assign(conn, ticket_id: int, volunteer_id: int, stamp: str) -> None:
 def _assign_and_notify(db: Database, conn, config: Config, ticket_id: int, at: datetime) -> list[str]:
     from sms.outbox import enqueue
 
-    duty = vols.on_duty(db, at)
+    present = duty.on_duty(db, at)
     stamp = clock.utc_stamp(at)
     assignee = None
-    if duty:
+    if present:
         busy = dict(conn.execute("SELECT volunteer_id, COUNT(*) FROM help_tickets WHERE status = 'assigned' "
                                  "GROUP BY volunteer_id").fetchall())
         # Someone physically checked in beats someone only rostered; then the least busy.
-        assignee = min(duty, key=lambda v: (not v["checked_in"], busy.get(v["id"], 0), v["id"]))
+        assignee = min(present, key=lambda v: (not v["checked_in"], busy.get(v["id"], 0), v["id"]))
         _assign(conn, ticket_id, assignee["id"], stamp)
-        recipients = duty
+        recipients = present
     else:
         recipients = [v for v in vols.list_volunteers(db, active_only=True) if v["role"] == "leader"]
     ticket = _row(conn, ticket_id)
