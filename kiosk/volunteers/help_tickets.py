@@ -240,11 +240,12 @@ def list_tickets(db: Database, status: str | None = None, day: str | None = None
 
 
 def _list(db: Database, where: str, params) -> list[dict]:
-    rows = db.query(f"""
-        SELECT t.*, v.name AS volunteer_name, v.phone AS volunteer_phone
-        FROM help_tickets t LEFT JOIN volunteers v ON v.id = t.volunteer_id
-        WHERE {where} ORDER BY t.created_at DESC, t.id DESC""", params)
+    rows = db.query(f"SELECT t.* FROM help_tickets t WHERE {where} ORDER BY t.created_at DESC, t.id DESC", params)
+    names: dict[int, dict] = {}
     for row in rows:
+        helper = row["volunteer_id"] and names.setdefault(row["volunteer_id"], vols.get(db, row["volunteer_id"]))
+        row["volunteer_name"] = helper["name"] if helper else None
+        row["volunteer_phone"] = helper["phone"] if helper else None
         row["display_number"] = display_number(row)
         row["submitted_online"] = None if row["submitted_online"] is None else bool(row["submitted_online"])
     return rows

@@ -263,12 +263,10 @@ def show(db: Database, start: date, end: date) -> list[dict]:
 
 def _shifts(db: Database, where: str, params) -> list[dict]:
     rows = db.query(f"""
-        SELECT s.id, s.day, s.session, s.place, s.starts_at, s.ends_at, s.min_volunteers,
-               v.id AS volunteer_id, v.name, v.phone, v.team, v.role
-        FROM rota_shifts s
-        LEFT JOIN rota_assignments a ON a.shift_id = s.id
-        LEFT JOIN volunteers v ON v.id = a.volunteer_id
-        WHERE {where} ORDER BY s.starts_at, s.place, v.name""", params)
+        SELECT s.id, s.day, s.session, s.place, s.starts_at, s.ends_at, s.min_volunteers, a.volunteer_id
+        FROM rota_shifts s LEFT JOIN rota_assignments a ON a.shift_id = s.id
+        WHERE {where} ORDER BY s.starts_at, s.place""", params)
+    people: dict[int, dict] = {}
     shifts: dict[int, dict] = {}
     for row in rows:
         entry = shifts.setdefault(row["id"], {
@@ -276,9 +274,10 @@ def _shifts(db: Database, where: str, params) -> list[dict]:
             "place_label": PLACES[row["place"]], "starts_at": row["starts_at"], "ends_at": row["ends_at"],
             "min_volunteers": row["min_volunteers"], "volunteers": []})
         if row["volunteer_id"] is not None:
-            entry["volunteers"].append({"id": row["volunteer_id"], "name": row["name"], "phone": row["phone"],
-                                        "team": row["team"], "role": row["role"]})
+            person = people.setdefault(row["volunteer_id"], vols.get(db, row["volunteer_id"]))
+            entry["volunteers"].append({key: person[key] for key in ("id", "name", "phone", "team", "role")})
     for entry in shifts.values():
+        entry["volunteers"].sort(key=lambda v: v["name"])
         entry["missing"] = max(0, entry["min_volunteers"] - len(entry["volunteers"]))
     return list(shifts.values())
 
