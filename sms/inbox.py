@@ -210,6 +210,27 @@ def dispatch(db: Database, handlers: Iterable[Handler], now: datetime | None = N
         handled += 1
 
 
+REDACTED_MAX_CHARS = 1600
+
+
+def redact(db: Database, message_id: int, text: str) -> bool:
+    """Replace the stored text of received message `message_id` (and of the parts it was joined
+    from) with `text`, e.g. an official's command with its PIN masked. One transaction; the parts'
+    PDU hashes stay, so the same PDU read again from the SIM is still recognised and ignored.
+    Returns False when no such message exists."""
+    if not isinstance(text, str) or len(text) > REDACTED_MAX_CHARS:
+        raise ValueError(f"redacted text must be a string of at most {REDACTED_MAX_CHARS} characters")
+    with db.transaction() as conn:
+        changed = conn.execute("UPDATE inbox_messages SET text = ? WHERE id = ?", (text, message_id)).rowcount
+        if changed:
+            # The parts keep the raw text too; they are only kept for joining, so one copy of the
+            # redacted text on the first part is enough.
+            conn.execute("UPDATE inbox_parts SET text = CASE WHEN seq = (SELECT MIN(seq) FROM inbox_parts"
+                         " WHERE message_id = ?) THEN ? ELSE '' END WHERE message_id = ?",
+                         (message_id, text, message_id))
+    return bool(changed)
+
+
 def messages(db: Database, *, sender: str | None = None, limit: int = 100) -> list[dict]:
     """Received messages, newest first."""
     where, params = ("WHERE sender = ?", (sender,)) if sender else ("", ())
