@@ -42,6 +42,12 @@ PORT_POLL_SECONDS = 0.1
 PROBE_SECONDS = 1.0
 # Codes after which the modem has no network: hold sending, do not spend the part's attempts.
 NO_NETWORK = (at.NoNetworkService, at.NetworkTimeout)
+# Between RDY and SMS DONE a SIM answers "busy" (+CMS 314, +CME 14) for a few seconds.
+SIM_BUSY_PAUSE_SECONDS = 0.5
+
+
+def _sim_busy(exc: Exception) -> bool:
+    return isinstance(exc, at.SimFailure) and getattr(exc, "code", None) in (314, 14)
 
 PowerCycle = Callable[[str], None]
 
@@ -429,6 +435,13 @@ class ModemWorker:
             outbox.release(db, part.id, str(exc))
             self._empty_storage(db)
             return None
+        except at.SimFailure as exc:
+            if not _sim_busy(exc):
+                self._transient(db, part, exc, permanent=False)
+                return None
+            outbox.release(db, part.id, str(exc))
+            self.link.stop_event.wait(SIM_BUSY_PAUSE_SECONDS)
+            return None
         except NO_NETWORK as exc:
             outbox.release(db, part.id, str(exc))
             self._registration_lost(db, str(exc))
@@ -562,8 +575,13 @@ class ModemWorker:
         now = time.monotonic()
         settings = self.settings
         if now >= self.next_sweep:
-            self._sweep(db)
-            self.next_sweep = now + settings.sweep_seconds
+            try:
+                self._sweep(db)
+                self.next_sweep = now + settings.sweep_seconds
+            except at.SimFailure as exc:
+                if not _sim_busy(exc):
+                    raise
+                self.next_sweep = now + SIM_BUSY_PAUSE_SECONDS  # just booted: SMS DONE is near
         if not self.registered and now >= self.next_registration:
             self._registration_changed(db, self.modem.registration())
             self.next_registration = now + settings.registration_poll_seconds

@@ -34,17 +34,17 @@ def modem_ports(config, ports: list[str] | None, stack: ExitStack) -> tuple[list
     return resolved, names
 
 
-def power_key(config, stack: ExitStack):
+def power_key(config, stack: ExitStack, settle_s: float = 10.0):
     """The HAT's PWRKEY as a callable `power_cycle(model)`, built once per process, so the pulses
     of the modem's model apply (hardware.gpio.MODEL_PULSES, `[gpio] power_key_models`); None when
-    GPIO is off or no power key is wired."""
+    GPIO is off or no power key is wired. `settle_s`: seconds between the off and on pulses."""
     if not config.gpio.enabled or not config.gpio.modem_power_key:
         return None
     from kiosk.appliance.devices import Appliance
     appliance = stack.enter_context(Appliance.from_config(config.gpio, parts=("power_key",)))
 
     def power_cycle(model: str) -> None:
-        appliance.power_cycle(model)
+        appliance.power_cycle(model, settle_s=settle_s)
     return power_cycle
 
 
@@ -66,13 +66,13 @@ def gateway_settings(config, ports: list[str], names: list[str], **overrides) ->
 
 
 def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, *, handlers=None,
-                  on_tick=None, housekeeping=(), **overrides):
+                  on_tick=None, housekeeping=(), power_settle_s: float = 10.0, **overrides):
     """A Gateway from config, closed with `stack`. `overrides` are GatewaySettings fields.
 
     Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox.
     The power key goes to the first (HAT) modem only: extra ports are USB dongles."""
     resolved, names = modem_ports(config, ports, stack)
-    cycle = power_key(config, stack)
+    cycle = power_key(config, stack, settle_s=power_settle_s)
     if handlers is None:
         from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands
         handlers = [make_handler(config), *inbox.registered_handlers()]
