@@ -462,6 +462,8 @@ class Emulator(ModemFaults):
         if m := re.fullmatch(r'\+CMGS=(\d+)' if not self.text_mode else r'\+CMGS="([^"]+)"(,\d+)?', cmd):
             if not self.text_mode and not 7 <= int(m.group(1)) <= 164:
                 raise _ModemError("CMS", 304)
+            if self._send_hangs():
+                return None
             self._prompt = raw
             self._write(b"\r\n> ")
             return None

@@ -43,6 +43,10 @@ class ModemFaults:
         self._reboot_every = 0
         self._reboot_deaf = 0.0
         self.full_blocks_send = True
+        self.sim_ready_seconds = SIM_READY_SECONDS  # after RDY, a deaf boot's +CPIN: READY
+        self.sms_ready_seconds = SMS_READY_SECONDS  # and after that, SMS DONE
+        self._cms_every = self._hang_every = self._sends = 0
+        self._cms_code = 500
         self.boots: list[float] = []  # time.monotonic() of each boot banner written
         self._boot_thread: threading.Thread | None = None
 
@@ -57,8 +61,21 @@ class ModemFaults:
         with self._lock:
             self._fail.extend(["ERROR"] * n)
 
+    def schedule(self, *, cms_every: int = 0, cms: int = 500, hang_every: int = 0) -> None:
+        """From now on, +CMS ERROR `cms` on every `cms_every`-th send and no answer at all to every
+        `hang_every`-th AT+CMGS (0 turns either off)."""
+        with self._lock:
+            self._cms_every, self._cms_code, self._hang_every, self._sends = cms_every, cms, hang_every, 0
+
+    def _send_hangs(self) -> bool:
+        """Under the lock, for each AT+CMGS arriving: True if this one is never answered."""
+        self._sends += 1
+        return bool(self._hang_every) and self._sends % self._hang_every == 0
+
     def _refusal(self) -> str | None:
         """Under the lock: the final line that refuses the send arriving now, or None."""
+        if self._cms_every and self._sends % self._cms_every == 0:
+            return f"+CMS ERROR: {self._cms_code}"
         if self._fail:
             code = self._fail.pop(0)
             return code if isinstance(code, str) else f"+CMS ERROR: {code}"
@@ -116,8 +133,8 @@ class ModemFaults:
         with self._lock:
             self._power_on()
             self._deaf_until = now + deaf_seconds
-            self._sim_ready_at = self._deaf_until + SIM_READY_SECONDS
-            self._sms_ready_at = self._sim_ready_at + SMS_READY_SECONDS
+            self._sim_ready_at = self._deaf_until + self.sim_ready_seconds
+            self._sms_ready_at = self._sim_ready_at + self.sms_ready_seconds
         link = self._link
         thread = threading.Thread(target=self._boot_banners, args=(link, self._deaf_until), daemon=True,
                                   name="modem-emulator-boot")

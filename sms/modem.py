@@ -207,7 +207,7 @@ class Modem:
 
     def __init__(self, port: str, *, baudrate: int = 115200, rtscts: bool = False, sim_pin: str = "",
                  on_event: Callable[[object], None] | None = None, command_timeout: float = 10.0,
-                 prompt_timeout: float = 5.0, send_timeout: float = 60.0):
+                 prompt_timeout: float = 3.0, send_timeout: float = 60.0):
         self.port = port
         self.baudrate = baudrate
         self.rtscts = rtscts

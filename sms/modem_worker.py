@@ -40,6 +40,8 @@ RESTART_SECONDS = 60.0
 # How often a vanished port path is looked for, and a deaf modem probed, in seconds.
 PORT_POLL_SECONDS = 0.1
 PROBE_SECONDS = 1.0
+# An unchanged health row is rewritten this often (seconds): each write is SD-card wear.
+HEALTH_HEARTBEAT_SECONDS = 600.0
 # Codes after which the modem has no network: hold sending, do not spend the part's attempts.
 NO_NETWORK = (at.NoNetworkService, at.NetworkTimeout)
 # Between RDY and SMS DONE a SIM answers "busy" (+CMS 314, +CME 14) for a few seconds.
@@ -111,6 +113,8 @@ class ModemWorker:
         self.next_health = 0.0
         self.next_registration = 0.0
         self.db: Database | None = None
+        self._health_written: tuple = ()
+        self._health_at = float("-inf")
 
     # --- main loop ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -596,8 +600,15 @@ class ModemWorker:
             self.next_health = now + settings.health_seconds
 
     def _write_health(self, db: Database, state: str | None = None) -> None:
+        info = self.info
         try:
-            health.write(db, self.port, state or self.state, self.info, queue_depth=outbox.queue_depth(db),
-                         sent=self.sent, last_error=self.last_error)
+            row = (state or self.state, getattr(info, "model", ""), getattr(info, "operator", ""),
+                   getattr(info, "signal_csq", None), getattr(info, "registration", ""),
+                   outbox.queue_depth(db), self.sent, self.last_error)
+            if row == self._health_written and time.monotonic() - self._health_at < HEALTH_HEARTBEAT_SECONDS:
+                return
+            health.write(db, self.port, row[0], info, queue_depth=row[5], sent=self.sent,
+                         last_error=self.last_error)
+            self._health_written, self._health_at = row, time.monotonic()
         except (SmsError, sqlite3.Error):
             log.exception("cannot write gateway health for %s", self.port)

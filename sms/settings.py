@@ -50,7 +50,7 @@ class GatewaySettings:
     backoff_max: float = 900.0
     # --- deadlines of one modem exchange ---
     command_timeout: float = 10.0  # a plain command: real modems answer in < 0.5 s
-    prompt_timeout: float = 5.0  # AT+CMGS's "> " prompt: < 1 s on every modem measured
+    prompt_timeout: float = 3.0  # AT+CMGS's "> " prompt: well under 1 s on every modem
     send_timeout: float = 60.0  # the network's +CMGS after the PDU: up to a minute on a busy cell
     boot_seconds: float = 30.0  # a modem gone deaf is waited for this long (RDY, or AT answers again)
     port_return_seconds: float = 60.0  # a vanished USB port is waited for this long before escalating

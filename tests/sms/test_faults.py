@@ -105,10 +105,11 @@ def test_a_modem_silent_mid_broadcast_uart_is_waited_for_without_spending_attemp
 
 
 def test_a_usb_port_that_vanishes_mid_broadcast_is_reopened_when_it_returns(db, emulator, gateways):
+    emulator.latency_per_part = 0.2  # the part after the third is on the air when the port goes
     gateways([emulator.port], **PATIENT)
     ready(db)
     outbox.enqueue_many(db, PHONES, "Mất điện từ 8h đến 11h", key_prefix="n")
-    emulator.wait_for_sent(3)
+    wait_until(lambda: outbox.counts(db, "n")["parts"]["sent"] >= 3, what="three parts confirmed")
     emulator.vanish(1.5)
     wait_until(lambda: modem_health.rows(db)[0]["state"] == "rebooting", what="port loss noticed")
     emulator.wait_for_sent(len(PHONES), timeout=20)
