@@ -10,7 +10,7 @@ from kiosk.relay.residents import make_handler
 from kiosk.appliance.store import open_store
 from sms import outbox
 from sms.emulator import Emulator
-from sms.gateway import Gateway
+from sms.gateway import Gateway, GatewaySettings
 from tests.support.waiting import wait_until
 
 OFFICIAL = "+84912000001"
@@ -32,8 +32,8 @@ def appliance(tmp_path):
     directory.upsert_resident(db, "Lê Thị Không", "0987000099", groups=["Hội phụ nữ"])
     emulator = Emulator()
     port = emulator.start()
-    gateway = Gateway(config.storage.path, [port], handlers=[make_handler(config)], quiet_start="00:00",
-                      quiet_end="00:00", sweep_seconds=2.0)
+    gateway = Gateway(config.storage.path, GatewaySettings(ports=(port,), quiet_start="00:00", quiet_end="00:00",
+                                                           sweep_seconds=2.0), handlers=[make_handler(config)])
     gateway.start()
     yield db, emulator
     gateway.stop(10)
