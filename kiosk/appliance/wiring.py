@@ -61,7 +61,7 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
                    power_cycle={names[0]: cycle} if cycle else None)
     options.update(overrides)
     if "handlers" not in options:
-        from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands
+        from kiosk.relay.router import make_handler  # residents' keywords and officials' commands
         options["handlers"] = [make_handler(config), *inbox.registered_handlers()]
     return sms_gateway.Gateway(store_path, resolved, names=names, **options)
 

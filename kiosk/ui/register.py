@@ -94,9 +94,8 @@ class RegisterScreen(KioskScreen):
         if result.outcome == "wrong":
             self.error = self.app.t("register_code_wrong", tries=result.tries_left)
             return
-        if result.outcome == "new_code":
-            self.verification_id = result.verification_id
-            self.error = self.app.t("register_code_new")
+        if result.outcome == "retired":
+            self.error = self.app.t("register_code_retired")
             return
         self.busy = True
         members = [registration.Member(name) for name in self.members]

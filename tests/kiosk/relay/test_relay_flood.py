@@ -8,7 +8,7 @@ from kiosk.directory import residents as directory
 from kiosk.volunteers import help_tickets
 from kiosk.volunteers import people as volunteers
 from kiosk.directory.residents import Consent
-from kiosk.relay.residents import make_handler
+from kiosk.relay.router import make_handler
 from sms import inbox, outbox
 from sms.pdu import decode, encode_deliver
 
