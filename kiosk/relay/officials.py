@@ -38,7 +38,7 @@ from kiosk.relay.texts import Reply
 from kiosk.text import clean, fold
 
 OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN")
-CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"  # no 0/O/Q/D-ish pairs, 1/I/L, 2/Z, 5/S, 8/B, G/6
+CODE_ALPHABET = "ACEFHJKMNPRTUVWXY3479"  # none of 0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, 6/G: 21**6 = 86 million codes
 CODE_LENGTH = 6
 _CODE_TRIES = 20
 _NOTICE_ID = re.compile(r"[0-9]{1,9}")

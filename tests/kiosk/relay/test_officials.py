@@ -176,18 +176,6 @@ def test_a_flood_gets_one_reply_per_minute_per_number(ward, config):
     assert len(outbox.messages(ward, to="+84987000000")) == 2
 
 
-def test_simulate_prints_and_stores_nothing(tdp, store, config_path):
-    config_path.write_text(config_path.read_text() + '[relay]\nconfirm_above = 50\n[[relay.officials]]\n'
-                           'name = "A"\nphone = "0912000001"\npin = "2468"\n', encoding="utf-8")
-    directory.upsert_resident(store, "Nguyễn Thị Hoa", "0987000000", groups=["Hội phụ nữ"],
-                              consent=Consent(True, "import", "x"))
-    result = tdp("relay", "simulate", "--from", "0912000001", "--text", "TB 2468 HPN Họp", "--json")
-    assert result.code == 0, result.err
-    assert result.data["queued_to"] == 1  # the one consenting member of HPN
-    assert "Da gui TB" in result.data["replies"][0]["text"]
-    assert outbox.queue_depth(store) == 0 and notices.current(store) == []
-
-
 def _unaccent(text):
     from sms.vietnamese import unaccent
     return unaccent(text)
