@@ -82,6 +82,18 @@ class Consent:
     source: str = ""
 
 
+def household_at(db: Database, address: str) -> int | None:
+    """The id of the (first) household at this exact address, or None."""
+    row = db.query_one("SELECT id FROM households WHERE address = ? ORDER BY id LIMIT 1", (address,))
+    return row["id"] if row else None
+
+
+def totals(db: Database) -> dict:
+    """{"households", "residents", "consenting"}: the directory's size."""
+    row = db.query_one("SELECT COUNT(*) AS residents, COALESCE(SUM(consent), 0) AS consenting FROM residents")
+    return {"households": db.scalar("SELECT COUNT(*) FROM households"), **row}
+
+
 def add_household(db: Database, address: str, residential_group: str = "") -> int:
     address = clean(address)
     if not address:
