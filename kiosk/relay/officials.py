@@ -366,6 +366,10 @@ def audit_log(db: Database, limit: int = 100, *, problems_only: bool = False, si
                     (*params, limit))
 
 
+def last_audit_id(db: Database) -> int:
+    return db.scalar("SELECT COALESCE(MAX(id), 0) FROM relay_audit")
+
+
 def stats(db: Database, since: str | None = None) -> dict:
     """Counts of audit lines by outcome, and of refusals and held messages by reason."""
     params = (since,) if since else ()

@@ -127,11 +127,11 @@ def simulate(db: Database, config: Config, sender: str, text: str) -> dict:
     message = InboundMessage(id=0, sender=sender, sender_type=kind, text=text, received_at="")
     result: dict = {}
     try:
-        with db.transaction() as conn:
-            before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox_messages").fetchone()[0]
-            audit_before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM relay_audit").fetchone()[0]
+        with db.transaction():
+            before = sum(outbox.counts(db)["messages"].values())
+            audit_before = officials.last_audit_id(db)
             replies = handle(db, config, message)
-            queued = conn.execute("SELECT COUNT(*) FROM outbox_messages WHERE id > ?", (before,)).fetchone()[0]
+            queued = sum(outbox.counts(db)["messages"].values()) - before
             last = officials.audit_log(db, 1)
             last = last[0] if last and last[0]["id"] > audit_before else None
             result = {"replies": [{"to": r.to, "text": texts.fit(r.text, config.sms.max_parts), "kind": r.kind}
