@@ -58,8 +58,10 @@ class CheckScreen(KioskScreen):
         if not self.phone_ok(self.ids.phone_input.text):
             return
         self.busy = True
-        App.get_running_app().services.call(registration.send_code, self.ids.phone_input.text,
-                                            on_done=self._code_sent, on_error=self._failed)
+        app = App.get_running_app()
+        app.services.call(registration.send_code, self.ids.phone_input.text,
+                          limits=registration.OtpLimits.from_config(app.tdp_config),
+                          on_done=self._code_sent, on_error=self._failed)
 
     def _code_sent(self, verification_id: int) -> None:
         self.busy, self.error, self.verification_id, self.step = False, "", verification_id, "otp"

@@ -74,6 +74,7 @@ class RegisterScreen(KioskScreen):
         """Consent given: text the code (in the background) and ask for it."""
         self.busy = True
         self.app.services.call(registration.send_code, self.ids.phone_input.text,
+                               limits=registration.OtpLimits.from_config(self.app.tdp_config),
                                on_done=self._code_sent, on_error=self._failed)
 
     def _code_sent(self, verification_id: int) -> None:
