@@ -184,3 +184,26 @@ def test_the_pin_is_masked_in_the_stored_inbox_as_soon_as_the_command_is_parsed(
     stored = sorted(m["text"] for m in inbox.messages(relay_ward))
     assert stored == ["TB **** HPN Hop to", "TB **** HPN x", "TT ****"]
     assert len(outbox.messages(relay_ward, key_prefix="relay:")) == 3  # the real command still went out
+
+
+def test_the_budget_holds_for_threads_sharing_one_connection_too(relay_ward):
+    from concurrent.futures import ThreadPoolExecutor
+    now = START.timestamp()
+    with ThreadPoolExecutor(8) as pool:
+        granted = sum(pool.map(lambda _: budget.grant(relay_ward, "+84933000999", "forward", budget.Limits(10), now),
+                               range(40)))
+    assert granted == 10 and budget.used(relay_ward, "+84933000999", now) == 10
+
+
+def test_the_handler_survives_a_bug_below_it_and_records_it(relay_ward, relay_config, monkeypatch):
+    from kiosk.relay import router
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(router.residents, "handle", broken)
+    pdu = encode_deliver("+84987000001", "Đèn hỏng", timestamp=START)
+    inbox.store(relay_ward, decode(pdu), pdu)
+    assert inbox.dispatch(relay_ward, [make_handler(relay_config)]) == 1
+    assert relay_ward.scalar("SELECT handler_error FROM inbox_messages") is None
+    assert relay_ward.query_one("SELECT outcome, reason, detail FROM relay_audit") == {
+        "outcome": "error", "reason": "handler_error", "detail": "ZeroDivisionError"}
