@@ -65,8 +65,18 @@ def gateway_settings(config, ports: list[str], names: list[str], **overrides) ->
     return sms_gateway.GatewaySettings(**fields)
 
 
+def kiosk_housekeeping(config) -> list:
+    """The kiosk's own purges, run by the gateway with its retention purge: the relay's audit
+    log and reply-budget charges past their retention."""
+    from kiosk.relay import router
+
+    def relay_retention(db) -> int:
+        return sum(router.purge(db, config).values())
+    return [relay_retention]
+
+
 def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, *, handlers=None,
-                  on_tick=None, housekeeping=(), power_settle_s: float = 10.0, **overrides):
+                  on_tick=None, housekeeping=None, power_settle_s: float = 10.0, **overrides):
     """A Gateway from config, closed with `stack`. `overrides` are GatewaySettings fields.
 
     Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox.
@@ -74,11 +84,12 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
     resolved, names = modem_ports(config, ports, stack)
     cycle = power_key(config, stack, settle_s=power_settle_s)
     if handlers is None:
-        from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands
+        from kiosk.relay.router import make_handler  # residents' keywords and officials' commands
         handlers = [make_handler(config), *inbox.registered_handlers()]
     return sms_gateway.Gateway(store_path, gateway_settings(config, resolved, names, **overrides),
                                handlers=handlers, power_cycle={names[0]: cycle} if cycle else None,
-                               on_tick=on_tick, housekeeping=housekeeping)
+                               on_tick=on_tick,
+                               housekeeping=kiosk_housekeeping(config) if housekeeping is None else housekeeping)
 
 
 def start_kiosk_devices(config, stack: ExitStack) -> None:

@@ -275,3 +275,12 @@ def recipients(db: Database, group: str | None = None) -> list[str]:
         "SELECT r.phone FROM residents r JOIN memberships m ON m.resident_id = r.id "
         "WHERE m.group_id = ? AND r.consent = 1 AND r.active = 1 AND r.phone IS NOT NULL ORDER BY r.id",
         (group_id,))]
+
+
+def withdrawals_between(db: Database, start: str, end: str) -> list[dict]:
+    """Consent withdrawals recorded at `start` <= at < `end` (ISO UTC), oldest first: who (name,
+    phone), when, how (sms, kiosk, cli…) and its source (for SMS, the words used)."""
+    return db.query(
+        "SELECT c.at, c.method, c.source, r.id AS resident_id, r.full_name, r.phone FROM consent_log c "
+        "JOIN residents r ON r.id = c.resident_id WHERE c.given = 0 AND c.at >= ? AND c.at < ? ORDER BY c.at, c.id",
+        (start, end))
