@@ -7,6 +7,8 @@ kiosk's GPIO devices (help button, buzzer, status LEDs).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from contextlib import ExitStack
 
 from sms import gateway as sms_gateway, inbox
@@ -60,10 +62,49 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
                    dead_retry_seconds=sms.recovery_seconds * 150,
                    power_cycle={names[0]: cycle} if cycle else None)
     options.update(overrides)
+    options["on_tick"] = _with_reminders(config, store_path, options.get("on_tick"), stack)
     if "handlers" not in options:
         from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands
         options["handlers"] = [make_handler(config), *inbox.registered_handlers()]
     return sms_gateway.Gateway(store_path, resolved, names=names, **options)
+
+
+REMINDER_EVERY_SECONDS = 60.0
+
+
+def _with_reminders(config, store_path: str, on_tick, stack: ExitStack):
+    """`on_tick` plus, once a minute, the evening reminders before official appointments.
+
+    The gateway calls on_tick from its housekeeping thread; the reminders get their own store
+    connection there (opened on first use, closed with `stack`). send_reminders is idempotent, so
+    a restart or a second gateway never texts a resident twice."""
+    from kiosk.appliance.store import open_store
+    from kiosk.dossiers import lifecycle, tracking
+    state = {"db": None, "next": 0.0}
+    lock = threading.Lock()
+
+    def close() -> None:
+        if state["db"] is not None:
+            state["db"].close()
+    stack.callback(close)
+
+    def tick() -> None:
+        if on_tick:
+            on_tick()
+        now = time.monotonic()
+        if now < state["next"] or not lock.acquire(blocking=False):
+            return
+        try:
+            state["next"] = now + REMINDER_EVERY_SECONDS
+            if state["db"] is None:
+                state["db"] = open_store(store_path)
+            sent = lifecycle.send_reminders(state["db"], prefix=tracking.prefix(config),
+                                            timezone=config.site.timezone, evening_hour=config.requests.reminder_hour)
+            if sent:
+                log.info("appointment reminders queued: %s", ", ".join(sent))
+        finally:
+            lock.release()
+    return tick
 
 
 def start_kiosk_devices(config, stack: ExitStack) -> None:
