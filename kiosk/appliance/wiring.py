@@ -49,7 +49,9 @@ def power_key(config, stack: ExitStack):
 def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, **overrides):
     """A Gateway from config, closed with `stack`.
 
-    Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox."""
+    Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox. The
+    housekeeping tick also queues the evening reminders before official appointments
+    (`reminder_every` seconds apart, default a minute)."""
     resolved, names = modem_ports(config, ports, stack)
     sms = config.sms
     cycle = power_key(config, stack)
@@ -61,8 +63,9 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
                    recovery_delays=tuple(sms.recovery_seconds * k for k in (1, 5, 15)),
                    dead_retry_seconds=sms.recovery_seconds * 150,
                    power_cycle={names[0]: cycle} if cycle else None)
+    reminder_every = overrides.pop("reminder_every", REMINDER_EVERY_SECONDS)
     options.update(overrides)
-    options["on_tick"] = _with_reminders(config, store_path, options.get("on_tick"), stack)
+    options["on_tick"] = _with_reminders(config, store_path, options.get("on_tick"), stack, reminder_every)
     if "handlers" not in options:
         from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands
         options["handlers"] = [make_handler(config), *inbox.registered_handlers()]
@@ -72,8 +75,8 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
 REMINDER_EVERY_SECONDS = 60.0
 
 
-def _with_reminders(config, store_path: str, on_tick, stack: ExitStack):
-    """`on_tick` plus, once a minute, the evening reminders before official appointments.
+def _with_reminders(config, store_path: str, on_tick, stack: ExitStack, every: float = REMINDER_EVERY_SECONDS):
+    """`on_tick` plus, every `every` seconds, the evening reminders before official appointments.
 
     The gateway calls on_tick from its housekeeping thread; the reminders get their own store
     connection there (opened on first use, closed with `stack`). send_reminders is idempotent, so
@@ -95,7 +98,7 @@ def _with_reminders(config, store_path: str, on_tick, stack: ExitStack):
         if now < state["next"] or not lock.acquire(blocking=False):
             return
         try:
-            state["next"] = now + REMINDER_EVERY_SECONDS
+            state["next"] = now + every
             if state["db"] is None:
                 state["db"] = open_store(store_path)
             sent = lifecycle.send_reminders(state["db"], prefix=tracking.prefix(config),

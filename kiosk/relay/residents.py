@@ -121,7 +121,7 @@ def _status(db, config: Config, relay: Relay, sender: str, code: str) -> list[Re
     relay.audit(sender, "", "HS", "ok")
     if not clean(code):
         return [Reply(sender, "TDP: Nhan HS <ma ho so> (ma in tren giay bien nhan).")]
-    prefix = tracking.prefix_for(config.site.residential_group)
+    prefix = tracking.prefix(config)
     return [Reply(sender, dossiers.status_reply(db, sender, code, prefix))]
 
 
