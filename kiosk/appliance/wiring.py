@@ -44,10 +44,12 @@ def power_key(config, stack: ExitStack):
     return lambda model="": appliance.power_cycle(model)
 
 
-def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, **overrides):
+def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, *, now=None, **overrides):
     """A Gateway from config, closed with `stack`.
 
-    Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox."""
+    Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox. Its
+    housekeeping tick also runs the notices' schedule, questions and digest (kiosk.notices), at
+    `now()` (a UTC datetime; the clock by default), before any `on_tick` given."""
     resolved, names = modem_ports(config, ports, stack)
     sms = config.sms
     cycle = power_key(config, stack)
@@ -59,6 +61,9 @@ def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitS
                    recovery_delays=tuple(sms.recovery_seconds * k for k in (1, 5, 15)),
                    dead_retry_seconds=sms.recovery_seconds * 150,
                    power_cycle={names[0]: cycle} if cycle else None)
+    from kiosk.notices.housekeeping import ticker
+    overrides["on_tick"] = notices_tick = ticker(config, store_path, now, then=overrides.get("on_tick"))
+    stack.callback(notices_tick.close)
     options.update(overrides)
     if "handlers" not in options:
         from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands

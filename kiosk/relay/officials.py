@@ -3,6 +3,7 @@
     TB <PIN> <GROUP|TATCA> <text>   broadcast a notice           KC …  the same, urgent
     HUY <PIN> <notice id>           cancel what is not sent yet  TT <PIN>    status
     NHOM <PIN>                      groups and member counts     XN <code>   confirm a large broadcast
+    HG <PIN> <GROUP> <ddmm> <hhmm> <text>  schedule a notice      HH <PIN> <id>  cancel it (kiosk/notices/sms_commands.py)
 
 Why a PIN although the sender's number is checked: caller ID can be spoofed (SMS gateways on the
 internet let anyone set any sender number), so the number alone would let a prankster text the
@@ -28,10 +29,11 @@ from kiosk.directory import residents as directory
 from kiosk.notices import board as notices
 from kiosk.directory import phone as phones
 from kiosk.appliance.config import Config, Official
-from kiosk.errors import NotFound
+from kiosk.errors import NotFound, TdpError
+from kiosk.notices import budget, questions, sms_commands
 from kiosk.text import clean, fold
 
-OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN")
+OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN", *sms_commands.COMMANDS)
 
 MIGRATIONS = [
     Migration("0001_relay", """
@@ -124,6 +126,8 @@ class Relay:
             return self._cancel(official, sender, args)
         if command == "TT":
             return self._status(official, sender)
+        if command in sms_commands.COMMANDS:  # HG/HH: scheduled notices (kiosk/notices/sms_commands.py)
+            return [Reply(sender, t) for t in sms_commands.handle(self, official, sender, command, args)]
         return self._groups(official, sender)
 
     # -- commands ---------------------------------------------------------------------------------
@@ -146,6 +150,12 @@ class Relay:
         if parts > self.config.sms.max_parts:
             self.audit(sender, official.name, command, "refused", f"{parts} parts")
             return [Reply(sender, f"TDP: Noi dung qua dai ({parts} tin). Toi da {self.config.sms.max_parts} tin.")]
+        try:
+            if not urgent:
+                budget.check(self.db, self.config, parts * len(recipients), self.now)
+        except TdpError as exc:  # the month's SMS budget: the official hears why, KC still goes
+            self.audit(sender, official.name, command, "refused", str(exc)[:200])
+            return [Reply(sender, f"TDP: Khong gui: {exc.vietnamese}. Tin khan: KC.")]
         with self.db.transaction() as conn:
             broadcast_id = conn.execute(
                 "INSERT INTO relay_broadcasts (official, sender, group_code, text, urgent, recipients, parts, state, "
@@ -225,6 +235,8 @@ class Relay:
                           f" gui/{counts.get('delivered', 0)} nhan/{counts.get('failed', 0)} loi")
         self.audit(sender, official.name, "TT", "ok")
         text = f"TDP: Hang doi {outbox.queue_depth(self.db)} tin. " + ("; ".join(pieces) or "Chua co TB nao.")
+        tallies = questions.summary_for(self.db, sender)  # answers to this official's questions (--ask)
+        text += f" {tallies}." if tallies else ""
         return [Reply(sender, text)]
 
     def _groups(self, official: Official, sender: str) -> list[Reply]:
@@ -265,7 +277,8 @@ class Relay:
     def _help(self, official: Official, sender: str, command: str, problem: str) -> list[Reply]:
         self.audit(sender, official.name, command, "malformed", problem)
         return [Reply(sender, f"TDP: Lenh sai ({problem}). Cu phap: TB <PIN> <NHOM|TATCA> <noi dung>; "
-                              "KC (khan); HUY <PIN> <so TB>; TT <PIN>; NHOM <PIN>")]
+                              "KC (khan); HUY <PIN> <so TB>; TT <PIN>; NHOM <PIN>; "
+                              "HG <PIN> <NHOM> <ddmm> <hhmm> <noi dung> (hen gio)")]
 
     def _group_codes(self) -> str:
         return ", ".join(f"{g['code']}({g['consenting']})" for g in directory.list_groups(self.db)) + ", TATCA"

@@ -28,6 +28,7 @@ from kiosk.dossiers import tracking
 from kiosk.appliance.config import Config, Route
 from kiosk.directory.residents import Consent
 from kiosk.errors import TdpError
+from kiosk.notices import questions
 from kiosk.relay.officials import Relay, Reply
 from kiosk.text import clean, fold
 from kiosk import clock
@@ -78,6 +79,10 @@ def handle(db: Database, config: Config, message: InboundMessage, now: datetime 
         return _status(db, config, relay, sender, rest)
     if keyword == "HOTRO":
         return _help(db, config, relay, sender, text)
+    answer = questions.record_reply(db, sender, text, relay.now)  # "C", "Có ạ": a question's reply
+    if answer is not None:
+        relay.audit(sender, "", "TRALOI", "counted", f"notice {answer.send_id}: {answer.code}")
+        return [Reply(sender, f"TDP: Da ghi nhan tra loi {answer.code} ({fold(answer.label).upper()}). Cam on.")]
     for route in [*config.relay.routes, *BUILT_IN_ROUTES]:
         if fold(route.keyword).upper() == keyword:
             return _forward(db, config, relay, sender, route, rest or text)
