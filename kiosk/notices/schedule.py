@@ -386,6 +386,13 @@ def occurrences(db: Database, send_id: int) -> list[dict]:
                     "WHERE send_id = ? ORDER BY seq", (send_id,))
 
 
+def hub_sends(db: Database, since: str) -> list[dict]:
+    """Hub notices scheduled here that are still running or were created since `since` (UTC):
+    those whose counts the kiosk still reports to the hub."""
+    return db.query("SELECT id, external_id, state FROM notice_sends WHERE source = 'hub' "
+                    "AND (state = 'scheduled' OR created_at >= ?) ORDER BY id", (since,))
+
+
 def by_external(db: Database, source: str, external_id: str) -> dict | None:
     row = db.query_one("SELECT * FROM notice_sends WHERE source = ? AND external_id = ?", (source, str(external_id)))
     return _public(row) if row else None
