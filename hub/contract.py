@@ -33,6 +33,8 @@ EVERYONE_CODE = "TATCA"
 # timezone, "every" repeats it at that local time. Empty: send at once, once.
 NOTICE_AT_FORMAT = "%Y-%m-%d %H:%M"
 NOTICE_EVERY = ("", "day", "week", "month")
+# A question (hub → kiosk): "C=Có;K=Không", answer codes as in ANSWER_CODE_RE; kiosks count replies.
+NOTICE_ASK_LIMIT = 200
 
 # A kiosk's report on one notice (kiosk → hub). "refused": the kiosk would not send it (its monthly
 # SMS budget is used up), with the reason in REPORT_DETAIL. REPORT_ANSWERS: counts by answer code

@@ -73,6 +73,7 @@ notices = sa.Table(
     sa.Column("created_by", sa.String(80), nullable=False),
     sa.Column("at_local", sa.String(16)),
     sa.Column("every", sa.String(5), nullable=False, server_default=""),
+    sa.Column("ask", sa.String(200), nullable=False, server_default=""),
 )
 
 deliveries = sa.Table(

@@ -157,7 +157,7 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                 handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
                            "group": r["group_code"] or EVERYONE_CODE, "unaccented": bool(r["unaccented"]),
                            "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
-                           "at": r["at_local"], "every": r["every"] or ""} for r in rows]
+                           "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or ""} for r in rows]
                 record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids})
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
 

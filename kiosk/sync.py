@@ -239,7 +239,7 @@ class Sync:
             self.client.report(notice_id, {"state": "expired"})
             return False
         group = notice.get("group") or directory.EVERYONE_CODE
-        if notice.get("at") or notice.get("every"):
+        if notice.get("at") or notice.get("every") or notice.get("ask"):
             return self._schedule(notice_id, notice, group)
         try:
             phones = directory.recipients(self.db, group)
@@ -277,12 +277,14 @@ class Sync:
         return True
 
     def _schedule(self, notice_id: int, notice: dict, group: str) -> bool:
-        """A hub notice with a time or a repeat: scheduled here, in this kiosk's own timezone."""
+        """A hub notice with a time, a repeat or a question: scheduled here, in this kiosk's own timezone
+        (its question's replies are counted here; only the counts go back)."""
         from kiosk.notices import delivery, schedule
         try:
             send = schedule.create(self.db, self.config, notice["text"], group=group, at=notice.get("at"),
                                    every=notice.get("every") or "", urgent=bool(notice.get("urgent")),
-                                   unaccented=bool(notice.get("unaccented")), source="hub",
+                                   unaccented=bool(notice.get("unaccented")), ask=notice.get("ask") or None,
+                                   source="hub",
                                    external_id=str(notice_id), created_by="hub")
         except TdpError as exc:
             log.warning("hub notice %s not scheduled: %s", notice_id, exc)

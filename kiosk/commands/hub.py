@@ -91,6 +91,7 @@ def register(cli) -> None:
     p.add_argument("--unaccented", action="store_true", help="send without diacritics (fewer SMS parts)")
     p.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="when, in each kiosk's own local time; default now")
     p.add_argument("--every", choices=("day", "week", "month"), help="repeat at that local time")
+    p.add_argument("--ask", metavar='"C=Có;K=Không"', help="a question: kiosks count the replies, the hub sees counts")
     p = notice.command("show", _hub_errors(_notice_show), help="a notice with per-kiosk state and counts",
                        json=True)
     p.add_argument("id", type=int)
@@ -147,7 +148,7 @@ def _notice_send(ctx):
     a = ctx.args
     result = notices.send(engine, settings, a.text, kiosks=None if a.all else a.kiosk, group=a.group,
                           urgent=a.urgent, expires_in_hours=a.expires_in, unaccented=a.unaccented,
-                          actor=_actor(), at=a.at, every=a.every)
+                          actor=_actor(), at=a.at, every=a.every, ask=a.ask)
     when = f" for {a.at} (each kiosk's local time)" + (f", every {a.every}" if a.every else "") if a.at else ""
     ctx.emit(result, f"notice {result['id']} queued for kiosks{when}")
 
