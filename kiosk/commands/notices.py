@@ -92,15 +92,17 @@ def _list(ctx):
 
 
 def _show(ctx):
+    from kiosk.clock import display_time
     from kiosk.notices import delivery
     data = delivery.show(ctx.store, ctx.args.id, who=ctx.args.who)
+    zone = ctx.config.site.timezone
 
     def text():
         s = data["states"]
         lines = [f"notice {data['id']} ({data['state']}) → {data['group']}: {data['text']}",
                  "SMS: " + ", ".join(f"{k} {v}" for k, v in s.items())]
         for occ in data["occurrences"]:
-            lines.append(f"  #{occ['seq']} due {occ['due_at']} {occ['state']} {occ['recipients']} recipients"
+            lines.append(f"  #{occ['seq']} due {display_time(zone, occ['due_at'])} {occ['state']} {occ['recipients']} recipients"
                          + (f": {occ['detail']}" if occ["detail"] else ""))
         if data["failed"]:
             lines.append("not received (phone them):")

@@ -70,7 +70,7 @@ def text_for(day: date, c: dict) -> str:
         pieces.append(f"{c['withdrawals']} huy nhan tin")
     if c["help_opened"] or c["help_closed"]:
         pieces.append(f"ho tro {c['help_opened']} mo/{c['help_closed']} dong")
-        commands.append("tdp help list")
+        commands.append("tdp help-ticket list")
     if c["forwarded"]:
         pieces.append(f"{c['forwarded']} tin nhan cua dan da chuyen")
         commands.append("tdp sms inbox")
