@@ -139,10 +139,15 @@ def create(db: Database, config: Config, text: str, *, group: str | None, at: st
            now: datetime | None = None) -> dict:
     """Store a notice to send (now when `at` is None), then send whatever is due already.
 
-    Returns the notice as `get()` does plus "preview" (recipients, parts per message, total parts).
+    Returns the notice as `get()` does plus "preview" (recipients, parts per message, total parts;
+    None when `(source, external_id)` was stored before, which is then returned unchanged).
     ScheduleError / budget.BudgetExceeded / NotFound explain a refusal in one line.
     """
     now = now or clock.utc_now()
+    if external_id is not None:  # handed out again (a lost answer): it is already here
+        found = by_external(db, source, str(external_id))
+        if found is not None:
+            return {**found, "preview": None}
     zone = config.site.timezone
     text = clean(text)
     if not text:
@@ -176,11 +181,6 @@ def create(db: Database, config: Config, text: str, *, group: str | None, at: st
     if not at and not urgent:
         budget.check(db, config, preview["total_parts"], now)
     with db.transaction() as conn:
-        if external_id is not None:
-            found = conn.execute("SELECT id FROM notice_sends WHERE source = ? AND external_id = ?",
-                                 (source, str(external_id))).fetchone()
-            if found:
-                return {**get(db, found[0]), "preview": preview}
         send_id = conn.execute(
             "INSERT INTO notice_sends (source, external_id, group_code, text, urgent, unaccented, per_household, "
             "ask, zone, first_local, every, until_day, next_at, created_by, reply_to, created_at) "

@@ -249,3 +249,12 @@ def test_show_and_cancel_of_an_unknown_notice_say_so(tdp):
     for command in ("show", "cancel"):
         result = tdp("notice", command, "99")
         assert result.code == 1 and "no notice 99" in result.err
+
+
+def test_a_hub_notice_handed_out_twice_is_scheduled_once_even_after_the_budget_ran_out(store):
+    config = config_module.from_dict({"storage": {"path": store.path}, "notices": {"budget_parts": 3}})
+    _members(store, 3)
+    first = schedule.create(store, config, "Hop", group="HPN", ask="C=Có;K=Không", source="hub", external_id="7")
+    again = schedule.create(store, config, "Hop", group="HPN", ask="C=Có;K=Không", source="hub", external_id="7")
+    assert again["id"] == first["id"] and again["preview"] is None
+    assert len(schedule.list_sends(store)) == 1 and len(outbox.messages(store)) == 3
