@@ -128,6 +128,17 @@ class Requests:
 
 
 @dataclass
+class Notices:
+    late_hours: int = setting(48, "A scheduled notice the kiosk missed (switched off) still goes this many hours late; after that it is skipped.")
+    question_hours: int = setting(48, "Hours a question (--ask) stays open for replies before the tally is texted to the official.")
+    digest_hour: int = setting(20, "Hour (local, 0-23) of the group leader's evening digest SMS; -1 turns it off.")
+    budget_parts: int = setting(0, "Monthly SMS budget in parts; 0 means no budget in parts.")
+    budget_dong: int = setting(0, "Monthly SMS budget in VND (parts x sms.price_per_part); 0 means none; the lower of the two applies.")
+    budget_warn_percent: int = setting(80, "Share of the monthly budget (percent) at which the group leader is warned by SMS.")
+    household_price: int = setting(3000, "What Cong dan dien tu charges a household a month, in VND: the ward report's comparison.")
+
+
+@dataclass
 class Official:
     name: str = setting("", "Official's name, used in replies and the audit log.")
     phone: str = setting("", "Official's mobile phone; commands are accepted only from it.")
@@ -220,6 +231,7 @@ class Config:
     requests: Requests = field(default_factory=Requests)
     relay: Relay = field(default_factory=Relay)
     otp: Otp = field(default_factory=Otp)
+    notices: Notices = field(default_factory=Notices)
     gpio: Gpio = field(default_factory=Gpio)
     hub: Hub = field(default_factory=Hub)
     hub_server: HubServer = field(default_factory=HubServer)

@@ -30,6 +30,10 @@ SCHEMA = [
     ("kiosk.dossiers", "kiosk.dossiers.lifecycle"),
     ("kiosk.receipts", "kiosk.dossiers.receipts"),
     ("kiosk.notices", "kiosk.notices.board"),
+    ("kiosk.notices.schedule", "kiosk.notices.schedule"),
+    ("kiosk.notices.questions", "kiosk.notices.questions"),
+    ("kiosk.notices.budget", "kiosk.notices.budget"),
+    ("kiosk.notices.digest", "kiosk.notices.digest"),
     ("kiosk.sync", "kiosk.sync"),
 ]
 

@@ -89,6 +89,9 @@ def register(cli) -> None:
     p.add_argument("--urgent", action="store_true", help="ignores quiet hours and goes first")
     p.add_argument("--expires-in", type=float, metavar="HOURS", help="not sent after this many hours")
     p.add_argument("--unaccented", action="store_true", help="send without diacritics (fewer SMS parts)")
+    p.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="when, in each kiosk's own local time; default now")
+    p.add_argument("--every", choices=("day", "week", "month"), help="repeat at that local time")
+    p.add_argument("--ask", metavar='"C=Có;K=Không"', help="a question: kiosks count the replies, the hub sees counts")
     p = notice.command("show", _hub_errors(_notice_show), help="a notice with per-kiosk state and counts",
                        json=True)
     p.add_argument("id", type=int)
@@ -145,8 +148,9 @@ def _notice_send(ctx):
     a = ctx.args
     result = notices.send(engine, settings, a.text, kiosks=None if a.all else a.kiosk, group=a.group,
                           urgent=a.urgent, expires_in_hours=a.expires_in, unaccented=a.unaccented,
-                          actor=_actor())
-    ctx.emit(result, f"notice {result['id']} queued for kiosks")
+                          actor=_actor(), at=a.at, every=a.every, ask=a.ask)
+    when = f" for {a.at} (each kiosk's local time)" + (f", every {a.every}" if a.every else "") if a.at else ""
+    ctx.emit(result, f"notice {result['id']} queued for kiosks{when}")
 
 
 def _notice_show(ctx):
@@ -155,7 +159,10 @@ def _notice_show(ctx):
     data = notices.show(engine, ctx.args.id)
 
     def text():
-        lines = [f"notice {data['id']} → {data['group']}: {data['text']}"]
+        lines = [f"notice {data['id']} → {data['group']}: {data['text']}"
+                 + (f" (at {data['at']}{', every ' + data['every'] if data['every'] else ''})" if data["at"] else "")]
+        if data["answers"]:
+            lines.append("answers: " + ", ".join(f"{code} {n}" for code, n in sorted(data["answers"].items())))
         lines += [f"  {k['name']:<24} {k['state']:<9} recipients {k['recipients']} sent {k['sent']} "
                   f"delivered {k['delivered']} failed {k['failed']}" for k in data["kiosks"]]
         return "\n".join(lines)
