@@ -46,7 +46,7 @@ def _labelled_devices(label: str) -> set[str]:
         return set()
     path = BY_LABEL / label
     try:
-        return {os.path.realpath(path)} if path.exists() else set()
+        return {os.path.realpath(path)} if os.path.lexists(path) else set()
     except OSError:
         return set()
 
