@@ -374,7 +374,7 @@ def restore(config, file: Path, *, passphrase: str | None = None, keep_previous:
         if verdict != "ok":
             raise BackupError(f"{file}: the backup fails its integrity check ({verdict}); the store is unchanged")
         if store.exists():
-            _close_out(store)
+            close_out(store)
             if keep_previous:
                 kept = store.with_name(f"{store.name}.before-restore-{_stamp(datetime.now(timezone.utc))}")
                 os.link(store, kept)
@@ -394,7 +394,7 @@ def restore(config, file: Path, *, passphrase: str | None = None, keep_previous:
             "counts": restored_counts, "previous": str(kept) if kept else None, "migrations": len(migrated)}
 
 
-def _close_out(store: Path) -> None:
+def close_out(store: Path) -> None:
     """Fold the WAL into the file and make sure no other process has the store open.
 
     Leaving WAL mode needs the only connection: SQLite refuses while any other process holds the

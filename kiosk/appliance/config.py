@@ -196,7 +196,8 @@ class Backup:
 
 @dataclass
 class Upgrade:
-    versions_dir: str = setting("/opt/tdp/versions", "Folder holding one installed version per subfolder and the `current` symlink the services run.")
+    versions_dir: str = setting("/opt/tdp/versions", "Folder holding one installed version (a venv) per subfolder.")
+    current: str = setting("/opt/tdp/.venv", "Path the services run (bin/tdp): a symlink into versions_dir, switched atomically by `tdp upgrade`.")
     services: list[str] = setting(["tdp-gateway.service", "tdp-kiosk.service", "tdp-sync.service"],
                                   "Services stopped during an upgrade and started (and health-checked) after it.")
     night_start: str = setting("01:00", "Start (HH:MM local) of the window in which a release offered by the hub is installed.")
