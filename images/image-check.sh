@@ -95,7 +95,7 @@ grep -q 'console=serial0' "$boot/cmdline.txt" && fail "serial console still on"
 [ "$(chroot "$root" stat -c %U /var/lib/tdp/tdp.sqlite3)" = tdp ] || fail "store not owned by tdp"
 chroot "$root" systemd-analyze verify tdp-gateway.service tdp-kiosk.service tdp-sync.service \
     tdp-firstboot.service tdp-remind.service tdp-remind.timer tdp-backup.service tdp-backup.timer \
-    || fail "systemd-analyze verify inside the image"
+    tdp-upgrade.service tdp-upgrade.timer || fail "systemd-analyze verify inside the image"
 
 echo "image-check: second boot changes nothing"
 chroot "$root" /opt/tdp/.venv/bin/tdp firstboot --root / > "$work/firstboot-2.txt" 2>&1 || fail "second run"

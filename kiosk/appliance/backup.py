@@ -113,6 +113,7 @@ def ensure_passphrase(config) -> tuple[str, Path, bool]:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+    own_like_folder(path)
     fsync_dir(path.parent)
     return passphrase, path, True
 
@@ -193,6 +194,13 @@ def info_of(path: Path) -> BackupInfo:
 
 
 # --- snapshots ---------------------------------------------------------------------------------
+
+def own_like_folder(path: Path) -> None:
+    """Give a file made by root (sudo, the upgrade service) to the folder's owner, user tdp on the Pi."""
+    if os.geteuid() == 0 and path.exists():
+        folder = path.parent.stat()
+        os.chown(path, folder.st_uid, folder.st_gid)
+
 
 def fsync_dir(folder: Path) -> None:
     """Make a rename in `folder` durable (a power cut after it keeps the new name)."""
@@ -315,6 +323,7 @@ def record_good(data_dir: Path, result: dict) -> None:
     path = data_dir / STATE_NAME
     temporary = path.with_name(f".{path.name}.new")
     temporary.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+    own_like_folder(temporary)
     os.replace(temporary, path)
 
 
@@ -373,6 +382,7 @@ def restore(config, file: Path, *, passphrase: str | None = None, keep_previous:
         verdict = integrity(plain)
         if verdict != "ok":
             raise BackupError(f"{file}: the backup fails its integrity check ({verdict}); the store is unchanged")
+        own_like_folder(plain)
         if store.exists():
             close_out(store)
             if keep_previous:

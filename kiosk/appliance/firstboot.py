@@ -37,7 +37,8 @@ STATE_FILE = "var/lib/tdp/firstboot-state.json"
 REBOOT_FLAG = "run/tdp-firstboot.reboot"
 UNITS_DIR = Path(__file__).resolve().parents[2] / "provisioning" / "systemd"
 SERVICES = ("tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-sync.service",
-            "tdp-remind.service", "tdp-remind.timer", "tdp-backup.service", "tdp-backup.timer")
+            "tdp-remind.service", "tdp-remind.timer", "tdp-backup.service", "tdp-backup.timer",
+            "tdp-upgrade.service", "tdp-upgrade.timer")
 PAPER_MEDIA = {"58mm": "Custom.58x297mm", "80mm": "Custom.80x297mm", "a5": "A5", "a4": "A4"}
 
 CHANGED, UNCHANGED, SKIPPED, WARNING, FAILED = "changed", "unchanged", "skipped", "warning", "failed"
@@ -348,7 +349,10 @@ def provision_printer(root: Path, out: Outcome, config, live: bool, run=subproce
 def provision_services(root: Path, out: Outcome, config) -> None:
     """Install the units into /etc/systemd/system and enable them (the symlinks `systemctl enable` makes)."""
     system = inside(root, "etc/systemd/system")
-    enabled = {"tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-remind.timer", "tdp-backup.timer"}
+    enabled = {"tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-remind.timer",
+               "tdp-backup.timer"}
+    if config and config.hub.url:
+        enabled.add("tdp-upgrade.timer")
     if config and config.hub.url:
         enabled.add("tdp-sync.service")
     changed = False

@@ -215,6 +215,7 @@ class Upgrade:
                 if verdict != "ok":
                     raise UpgradeError(f"the migrated store fails its integrity check ({verdict})")
                 backup.close_out(store)
+                backup.own_like_folder(copy)
                 os.replace(copy, store)
                 swapped = True
                 backup.fsync_dir(store.parent)
