@@ -35,6 +35,7 @@ setup(
         "psycopg[binary]>=3.1,<4",
         "cryptography>=42,<51",        # AES-GCM and scrypt for the encrypted backups
         "packaging>=23,<27",           # version numbers of upgrade packages
+        "holidays>=0.60,<1",
     ],
     extras_require={
         "test": [
