@@ -80,15 +80,6 @@ def prefix(config: Config) -> str:
     return tracking.prefix(config)
 
 
-def _kiosk_number(config: Config) -> str:
-    if not config.printer.kiosk_number:
-        return ""
-    try:
-        return phones.national(phones.normalise(config.printer.kiosk_number))
-    except InvalidInput:
-        return config.printer.kiosk_number
-
-
 def qr_payload(dossier: dossiers.Dossier, config: Config) -> str:
     """What the slip's QR opens: a lookup link, or plain text naming the code (module docstring)."""
     if config.requests.lookup_url:
