@@ -100,13 +100,14 @@ def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] 
             rows = {r.name: r for r in conn.execute(
                 sa.select(k.c.id, k.c.name, k.c.ward, k.c.revoked_at).where(k.c.name.in_(names)))}
             unknown = [n for n in names if n not in rows]
+            if allowed_kiosk_ids is not None and any(n in unknown or rows[n].id not in allowed_kiosk_ids for n in names):
+                # One answer for another ward's kiosk and a name that does not exist: no probing.
+                raise InvalidInput("you may only send to your own kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
             if unknown:
                 raise NotFound(f"unknown kiosk: {', '.join(unknown)}", f"Không có kiosk: {', '.join(unknown)}")
             revoked = [n for n in names if rows[n].revoked_at is not None]
             if revoked:
                 raise InvalidInput(f"kiosk revoked: {', '.join(revoked)}", f"Kiosk đã bị thu hồi: {', '.join(revoked)}")
-            if allowed_kiosk_ids is not None and any(rows[n].id not in allowed_kiosk_ids for n in names):
-                raise InvalidInput("you may only send to your own kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
             targets = [rows[n] for n in names]
         notice_id = conn.execute(db.notices.insert().values(
             text=text, urgent=bool(urgent), group_code=code, unaccented=bool(unaccented), parts=parts,
