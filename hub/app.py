@@ -28,8 +28,9 @@ def create_app(settings: HubSettings, engine: Engine | None = None) -> Starlette
     engine = engine or db.open_hub(settings.database)
 
     async def not_found(request: Request, exc):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": f"no such API endpoint: {request.method} {request.url.path}"},
+        path = request.scope.get("path", "")
+        if path.startswith("/api/"):
+            return JSONResponse({"error": f"no such API endpoint: {request.method} {path[:200]}"},
                                 status_code=getattr(exc, "status_code", 404))
         return await console.error_page(request, getattr(exc, "status_code", 404))
 

@@ -65,6 +65,8 @@ def check_tree(data, depth: int = MAX_DEPTH) -> None:
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+# A Host header Starlette can turn into a URL: a name or an IPv4 address, or [IPv6], and a port.
+HOST_RE = re.compile(r"([A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?")
 
 
 def _is_api(path: str) -> bool:
@@ -79,8 +81,8 @@ def _refusal(path: str, status: int, english: str, vietnamese: str):
 
 class RequestGuard:
     """ASGI middleware: reads at most `limit` bytes of body (413 beyond, by Content-Length or as it
-    streams), refuses NUL in the path, query or a form (400), and non-form bodies posted to console
-    pages (415). The body it read is handed on to the app unchanged."""
+    streams), refuses a malformed Host and NUL in the path, query or a form (400), and non-form
+    bodies posted to console pages (415). The body it read is handed on to the app unchanged."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -92,7 +94,10 @@ class RequestGuard:
         refuse = None
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         declared = headers.get(b"content-length", b"").strip()
-        if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
+        host = headers.get(b"host", b"").decode("latin-1")
+        if host and not HOST_RE.fullmatch(host):
+            refuse = (400, "malformed Host header", "Yêu cầu không hợp lệ (Host)")
+        elif "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
             refuse = (400, "NUL in the address", "Địa chỉ có ký tự không hợp lệ")
         elif declared and (not declared.isdigit() or int(declared) > self.limit):
             refuse = (413, f"request body too large: at most {self.limit} bytes", f"Dữ liệu gửi lên quá lớn (tối đa {self.limit} byte)")
