@@ -57,7 +57,8 @@ def parts_of(text: str, unaccented: bool = False) -> dict:
 def check_text(text: str, settings: HubSettings, unaccented: bool = False) -> tuple[str, int]:
     """The cleaned text and its part count; InvalidInput if empty, too long or over max_parts."""
     text = clean_text(text)
-    if not text:
+    if not any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc") for ch in text):
+        # Only spaces, zero-width or control characters: a phone would show an empty SMS.
         raise InvalidInput("notice text is empty", "Nội dung thông báo đang trống")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"notice text is {len(text)} characters; at most {MAX_TEXT}",

@@ -64,6 +64,7 @@ def test_crafted_requests_of_the_review_get_4xx(official_client, kiosk_token, en
         (c.post("/console/api/segments", content=b"[" * 30000 + b"]" * 30000,
                 headers={"X-CSRF-Token": c.csrf, "Content-Type": "application/json"}), 400),
         (c.post("/compose", data={"csrf": c.csrf, "text": "a\x00b", "kiosk": "k1"}), 400),
+        (c.post("/compose", data={"csrf": c.csrf, "text": "\u200b\u200d \ufeff", "kiosk": "k1"}), 400),
         (c.post("/compose", files={"text": ("x.txt", b"hello")}, data={"csrf": c.csrf}), 415),
         (c.get("/report?days=%00"), 400),
     ]
