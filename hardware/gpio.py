@@ -17,7 +17,7 @@ from gpiozero import LED, Button, Buzzer, DigitalOutputDevice
 from gpiozero.exc import GPIOZeroError
 
 from .errors import HardwareError
-from .status import LEDS, TICK_SECONDS, Health, pattern_for, states_for
+from .leds import LEDS, TICK_SECONDS, Health, pattern_for, states_for
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class StatusLeds(_Closing):
     """The four status LEDs (ready, internet, modem, printer), each playing a blink pattern.
 
     `pins` maps LED names to BCM pins; a pin of 0 means that LED is not fitted. Patterns are
-    hardware.status tick strings played by gpiozero's `source` thread at `tick` seconds per tick.
+    hardware.leds tick strings played by gpiozero's `source` thread at `tick` seconds per tick.
     """
 
     def __init__(self, pins: dict[str, int], *, tick: float = TICK_SECONDS, pin_factory=None):
@@ -127,7 +127,7 @@ class StatusLeds(_Closing):
         return self._states.get(led)
 
     def show(self, led: str, state: str) -> None:
-        """Show `state` (a name from hardware.status.BLINK_CODES) on `led`; unchanged states keep playing."""
+        """Show `state` (a name from hardware.leds.BLINK_CODES) on `led`; unchanged states keep playing."""
         pattern = pattern_for(led, state)
         self._states[led] = state
         device = self._leds.get(led)

@@ -16,8 +16,8 @@ from starlette.routing import Route
 from . import feed
 from .guard import MAX_DEPTH, check_tree
 from .errors import HubError, InvalidInput, TooLarge
+from .contract import API_VERSION
 
-API_VERSION = 1
 MAX_WAIT = 25.0   # seconds a long poll may be held
 
 

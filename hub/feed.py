@@ -22,19 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from . import auth, db
+from .contract import (EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT, HEARTBEAT_NUMBERS,
+                       HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, REPORT_STATES)
 from .admin import iso, record
 from .errors import InvalidInput, NotFound, Unauthorized
 from .settings import HubSettings
 
-REPORT_STATES = ("queued", "done", "expired", "cancelled")
-MAX_COUNT = 10 ** 9
 DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-GROUP_CODE_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 CANCEL_MEMORY_SECONDS = 7 * 24 * 3600
-MODEM_KEYS = ("port", "state", "registered", "signal", "signal_dbm", "operator", "network", "sent", "failed",
-              "error", "updated_at")
-HEARTBEAT_TEXT = {"version": 40, "printer": 60, "hub_state": 40}
-HEARTBEAT_NUMBERS = ("uptime_s", "queue_depth", "disk_free_mb")
 
 
 def authenticate(engine: Engine, token: str | None) -> dict:
@@ -160,7 +155,7 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
             if ids:
                 rows = conn.execute(sa.select(n).where(n.c.id.in_(ids)).order_by(n.c.id)).mappings().all()
                 handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
-                           "group": r["group_code"] or "TATCA", "unaccented": bool(r["unaccented"]),
+                           "group": r["group_code"] or EVERYONE_CODE, "unaccented": bool(r["unaccented"]),
                            "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"])} for r in rows]
                 record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk["ward"])
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
@@ -213,16 +208,14 @@ def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) ->
         if not isinstance(body["modem"], list) or not all(isinstance(m, dict) for m in body["modem"]):
             raise InvalidInput("modem must be a list of objects")
         plain = (str, int, float, bool, type(None))
-        clean["modem"] = [{key: m[key] for key in MODEM_KEYS if key in m and isinstance(m[key], plain)}
-                          for m in body["modem"][:8]]
+        clean["modem"] = [{key: m[key] for key in MODEM_FIELDS if key in m and isinstance(m[key], plain)}
+                          for m in body["modem"][:MODEM_LIMIT]]
     if "groups" in body:
         if not isinstance(body["groups"], list) or not all(isinstance(g, dict) for g in body["groups"]):
             raise InvalidInput("groups must be a list of objects")
-        clean["groups"] = [{"code": str(g.get("code", ""))[:20].upper(), "name": str(g.get("name", ""))[:60],
+        clean["groups"] = [{"code": str(g.get("code", ""))[:20].upper(), "name": str(g.get("name", ""))[:GROUP_NAME_LIMIT],
                             "consenting": g["consenting"] if isinstance(g.get("consenting"), int) else 0}
-                           for g in body["groups"][:50] if GROUP_CODE_RE.match(str(g.get("code", "")).upper())]
-    if "sim_number" in body and isinstance(body["sim_number"], str):
-        clean["sim_number"] = body["sim_number"][:20]
+                           for g in body["groups"][:GROUP_LIMIT] if GROUP_CODE_RE.match(str(g.get("code", "")).upper())]
     k = db.kiosks
     moment = db.now()
     with db.write(engine) as conn:

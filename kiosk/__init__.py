@@ -1,3 +1,7 @@
-"""TDP Kiosk: the domain (directory, procedures, requests, notices, relay rules), store, config, CLI."""
+"""TDP Kiosk: the appliance, one subpackage per concept (see README, "Where is…").
+
+Foundations at the top: errors (the one exception root), clock, text, tabular, cli.
+Concepts: directory, dossiers, notices, volunteers, relay, reports, voice, appliance, sync, ui.
+"""
 
 __version__ = "0.1.0"

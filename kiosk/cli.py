@@ -19,7 +19,7 @@ from hardware.errors import HardwareError
 from sms.errors import SmsError
 
 from . import __version__, commands
-from .config import Config, load
+from kiosk.appliance.config import Config, load
 from .errors import TdpError
 
 USER_ERRORS = (TdpError, SmsError, HardwareError)
@@ -44,7 +44,7 @@ class Context:
     def store(self):
         """The shared SQLite store, opened and migrated on first use."""
         if self._store is None:
-            from .store import open_store
+            from kiosk.appliance.store import open_store
             self._store = open_store(self.config.storage.path)
         return self._store
 

@@ -26,14 +26,18 @@ from typing import Callable
 
 import requests
 
+from hub import contract
 from sms import outbox
 from sms.errors import SmsError
 from sms.storage import Database, Migration
 
-from . import __version__, directory, notices
-from .config import Config
+from kiosk import __version__
+from kiosk.directory import residents as directory
+from kiosk.notices import board as notices
+from kiosk.appliance.config import Config
 from .errors import NotFound, TdpError
-from .status import printer_state
+from kiosk.appliance.probes import printer_state
+from kiosk import clock
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,6 @@ DAILY_DAYS = 7                  # how many recent days each daily report covers
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
 MIN_PASS_SECONDS = 0.1         # never poll faster than this, whatever the hub answers
 TRACK_DAYS = 14                 # hub notices whose counts are still reported
-MODEM_FIELDS = ("port", "state", "operator", "signal", "registration", "sent", "updated_at")
-
 MIGRATIONS = [
     Migration("0001_sync_state", """
         CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
@@ -85,7 +87,7 @@ class HubClient:
             raise SyncError("no kiosk token: set [hub] token (from `tdp hub add-kiosk`)")
         if ca_bundle and not Path(ca_bundle).expanduser().is_file():
             raise SyncError(f"[hub] ca_bundle {ca_bundle} does not exist")
-        self.base = url.rstrip("/") + "/api/v1"
+        self.base = url.rstrip("/") + contract.API_PREFIX
         self.timeout = timeout
         self.session = session or requests.Session()
         # requests takes HTTP(S)_PROXY / NO_PROXY from the environment (trust_env) by default.
@@ -236,9 +238,9 @@ class Sync:
         if expires and datetime.fromisoformat(expires) <= datetime.now(timezone.utc):
             self.client.report(notice_id, {"state": "expired"})
             return False
-        group = notice.get("group") or "TATCA"
+        group = notice.get("group") or directory.EVERYONE_CODE
         try:
-            phones = directory.recipients(self.db, None if group == "TATCA" else group)
+            phones = directory.recipients(self.db, group)
         except NotFound:
             log.warning("hub notice %s is for group %s, which this kiosk does not have", notice_id, group)
             phones = []
@@ -284,8 +286,7 @@ class Sync:
         """Report counts of recent hub notices whose counts changed since last reported; returns how many."""
         since = (datetime.now(timezone.utc) - timedelta(days=TRACK_DAYS)).isoformat(timespec="seconds")
         sent = 0
-        for row in self.db.query("SELECT external_id, cancelled_at FROM notices WHERE source = 'hub' "
-                                 "AND created_at >= ?", (since,)):
+        for row in notices.recent_from(self.db, "hub", since):
             notice_id = int(row["external_id"])
             if notice_id in self._refused:
                 continue
@@ -302,7 +303,7 @@ class Sync:
         """Version, uptime, modem health, queue depth, printer state, free disk, and the kiosk's groups
         with their consenting-member counts (so officials can pick a group): no personal data."""
         from sms import gateway
-        modems = [{k: row.get(k) for k in MODEM_FIELDS} for row in gateway.health(self.db)]
+        modems = [{k: row.get(k) for k in contract.MODEM_FIELDS} for row in gateway.health(self.db)]
         try:
             disk_free = shutil.disk_usage(self.config.storage.data_dir).free // (1024 * 1024)
         except OSError:
@@ -315,7 +316,7 @@ class Sync:
 
     def daily_totals(self, today: date | None = None) -> list[dict]:
         """Counts per local day for the last DAILY_DAYS days: requests, online requests, help tickets, SMS parts."""
-        from . import report
+        from kiosk.reports import ward as report
         today = today or datetime.now(timezone.utc).date()
         days = []
         for offset in range(DAILY_DAYS - 1, -1, -1):
@@ -365,7 +366,7 @@ class Sync:
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO sync_state (key, value, updated_at) VALUES ('hub', ?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                         (state, directory.now()))
+                         (state, clock.utc_stamp()))
 
 
 def hub_state(db: Database, config: Config) -> bool | None:

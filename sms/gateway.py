@@ -58,7 +58,7 @@ class GatewayError(SmsError):
 
 
 def migrate(database: Database) -> None:
-    """Create or update the sms tables (same migration names as kiosk.store, so either works)."""
+    """Create or update the sms tables (same migration names as kiosk.appliance.store, so either works)."""
     migrations = []
     for name in SMS_MODULES:
         module = importlib.import_module(name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, time as clock_time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -586,3 +587,33 @@ def counts(db: Database, key_prefix: str | None = None) -> dict:
 def queue_depth(db: Database) -> int:
     """Parts still to send (queued or in flight)."""
     return db.scalar("SELECT COUNT(*) FROM outbox_parts WHERE state IN ('queued', 'sending')") or 0
+
+
+def wait_final(db: Database, first_id: int, last_id: int, seconds: float) -> dict:
+    """Watch the store until every part of messages first_id..last_id is final or `seconds` pass.
+
+    {"ok": True, "parts": {state: n}} or {"ok": False, "error": one line, ...}. Another process
+    (the gateway) does the sending, so this watches the file's data_version rather than an event."""
+    deadline = time.monotonic() + seconds
+    ids = (first_id, last_id)
+    sql = ("SELECT state, COUNT(*) AS n, MAX(last_error) AS error FROM outbox_parts"
+           " WHERE message_id BETWEEN ? AND ? GROUP BY state")
+    version = None
+    while True:
+        current = db.scalar("PRAGMA data_version")
+        if current != version:
+            version = current
+            states = {row["state"]: row for row in db.query(sql, ids)}
+            waiting = sum(states[s]["n"] for s in ("queued", "sending") if s in states)
+            if not waiting:
+                break
+        if time.monotonic() >= deadline:
+            return {"ok": False, "waiting_parts": waiting, "error": f"{waiting} parts still waiting after {seconds:g} s"
+                    " (is `tdp gateway` running? quiet hours hold non-urgent messages)"}
+        time.sleep(0.05)  # another process's writes: there is nothing to wait on but the file
+    failed = sum(states[s]["n"] for s in ("failed", "expired", "cancelled") if s in states)
+    counts = {s: row["n"] for s, row in states.items()}
+    if failed:
+        error = next((states[s]["error"] for s in ("failed", "expired", "cancelled") if s in states), "")
+        return {"ok": False, "parts": counts, "error": f"{failed} parts not sent: {error}"}
+    return {"ok": True, "parts": counts}

@@ -137,7 +137,7 @@ def encode_submit(number: str, text: str, *, encoding: str, concat: tuple[int, i
     """Build one SMS-SUBMIT part.
 
     `number`: "+84912345678" (international) or digits (national number or short code); normalise
-    it first (kiosk.phone). `text` is sent exactly as given, in `encoding` ("gsm7" or "ucs2").
+    it first (kiosk.directory.phone). `text` is sent exactly as given, in `encoding` ("gsm7" or "ucs2").
     `concat`: (reference, total, sequence) adds a concatenation header (16-bit reference if `ref16`).
     `validity_minutes`: relative validity, rounded up to the next value TS 23.040 can express.
     Returns (hex PDU starting "00" = the SIM's SMSC, TPDU length in octets for AT+CMGS=<len>).

@@ -1,6 +1,6 @@
 """SQLite plumbing for the one shared store: connection settings, transactions, named migrations.
 
-It lives in `sms` because the outbox must work without the kiosk package; `kiosk.store` builds on it.
+It lives in `sms` because the outbox must work without the kiosk package; `kiosk.appliance.store` builds on it.
 Several processes (kiosk UI, gateway daemon, CLI) share one file, so: WAL journal, a generous
 busy timeout, and explicit `BEGIN IMMEDIATE` transactions so writers queue instead of failing.
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.store import open_store
+from kiosk.appliance.store import open_store
 
 pytest_plugins = ["tests.support.gpio"]  # the `factory` fixture: gpiozero's MockFactory
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .. import config as config_module
+from kiosk.appliance import config as config_module
 
 
 def register(cli) -> None:

@@ -1,8 +1,10 @@
 """`tdp contacts list|import|export`, `tdp groups list`, `tdp consent give|withdraw`."""
 from __future__ import annotations
 
-from .. import contacts, directory, phone as phones
-from ..directory import Consent
+from kiosk.directory import contacts
+from kiosk.directory import residents as directory
+from kiosk.directory import phone as phones
+from kiosk.directory.residents import Consent
 
 
 def register(cli) -> None:

@@ -8,7 +8,7 @@ def register(cli) -> None:
 
 
 def _doctor(ctx):
-    from ..doctor import as_json, render, run_checks
+    from kiosk.appliance.doctor import as_json, render, run_checks
     chosen = getattr(ctx.args, "leaf_config", None) or getattr(ctx.args, "config", None)
     checks = run_checks(chosen)
     data = as_json(checks)

@@ -13,7 +13,7 @@ def register(cli) -> None:
 
 
 def _firstboot(ctx):
-    from ..firstboot import REPORT_NAME, provision, render_report
+    from kiosk.appliance.firstboot import REPORT_NAME, provision, render_report
     root = Path(ctx.args.root)
     boot = Path(ctx.args.boot) if ctx.args.boot else root / "boot" / "firmware"
     outcome = provision(boot, root)

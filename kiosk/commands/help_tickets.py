@@ -1,8 +1,8 @@
 """`tdp help-ticket new|assign|close|list`: residents' requests for a volunteer."""
 from __future__ import annotations
 
-from .. import help_tickets as tickets
-from .. import phone as phones
+from kiosk.volunteers import help_tickets as tickets
+from kiosk.directory import phone as phones
 
 
 def register(cli) -> None:

@@ -1,7 +1,7 @@
 """`tdp procedures list|show|validate`: the procedure catalogue residents are guided through."""
 from __future__ import annotations
 
-from .. import procedures as catalogue_module
+from kiosk.dossiers import procedures as catalogue_module
 
 
 def register(cli) -> None:

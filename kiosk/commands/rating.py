@@ -1,7 +1,7 @@
 """`tdp rating add --service S --score 1..4 [--reason R]`: record an anonymous satisfaction rating."""
 from __future__ import annotations
 
-from .. import ratings
+from kiosk.reports import ratings
 
 
 def register(cli) -> None:

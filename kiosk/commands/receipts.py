@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from hardware.receipt_layout import PAPERS
 
-from .. import procedures as catalogue_module
-from .. import receipts
+from kiosk.dossiers import procedures as catalogue_module
+from kiosk.dossiers import receipts
 from ..errors import InvalidInput
 
 

@@ -1,8 +1,8 @@
 """`tdp relay simulate|audit|registrations|confirm`: the SMS relay rules, without a modem."""
 from __future__ import annotations
 
-from ..keywords import confirm_registration, handle, pending_registrations
-from ..relay import audit_log
+from kiosk.relay.residents import confirm_registration, handle, pending_registrations
+from kiosk.relay.officials import audit_log
 
 
 def register(cli) -> None:

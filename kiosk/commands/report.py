@@ -1,8 +1,9 @@
 """`tdp report --from D --to D [--out FILE.xlsx|FILE.csv|FILE.pdf]`: the ward's progress report."""
 from __future__ import annotations
 
-from .. import report, report_export
-from ..rota import parse_day
+from kiosk.reports import ward as report
+from kiosk.reports import export as report_export
+from kiosk.volunteers.rota import parse_day
 
 
 def register(cli) -> None:

@@ -1,8 +1,10 @@
 """`tdp request new|show|update|list`: dossiers handed in at the kiosk, with tracking codes."""
 from __future__ import annotations
 
-from .. import dossiers, receipts
-from .. import phone as phones
+from kiosk.dossiers import lifecycle as dossiers
+from kiosk.dossiers import receipts
+from kiosk.directory import phone as phones
+from kiosk import clock
 
 
 def register(cli) -> None:
@@ -42,7 +44,7 @@ def _new(ctx):
     data = {"code": dossier.code, "status": dossier.status, "appointment_date": dossier.appointment_date,
             "procedure_code": dossier.procedure_code}
     lines = [dossier.code,
-             f"  {dossier.procedure_name}; hẹn trả {dossiers.display_date(dossier.appointment_date)}; SMS queued"]
+             f"  {dossier.procedure_name}; hẹn trả {clock.display_date(dossier.appointment_date)}; SMS queued"]
     if a.print_receipt:
         outcome = receipts.print_receipt(ctx.store, ctx.config, dossier.code)
         data["print"] = outcome.as_dict()
@@ -54,7 +56,7 @@ def _describe(d: dossiers.Dossier) -> str:
     lines = [f"{d.code}  {d.status} ({d.status_label})",
              f"  {d.procedure_code}: {d.procedure_name}",
              f"  {d.full_name}, {phones.masked(d.phone)}" + (f", ID {d.masked_citizen_id}" if d.citizen_id else ""),
-             f"  channel {d.channel}; hẹn trả {dossiers.display_date(d.appointment_date)}"
+             f"  channel {d.channel}; hẹn trả {clock.display_date(d.appointment_date)}"
              + (f"; volunteer {d.volunteer}" if d.volunteer else "")]
     if d.notes:
         lines.append(f"  notes: {d.notes}")

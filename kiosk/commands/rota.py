@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .. import phone as phones
-from .. import rota
-from .. import volunteers as vols
+from kiosk.directory import phone as phones
+from kiosk.volunteers import rota
+from kiosk.volunteers import people as vols
+from kiosk import clock
 
 
 def register(cli) -> None:
@@ -69,7 +70,7 @@ def _show(ctx):
         start = rota.parse_day(a.start or a.end)
         end = rota.parse_day(a.end or a.start)
     else:
-        start, end = rota.week_of(rota.parse_day(a.week) if a.week else rota.local_today(ctx.config))
+        start, end = rota.week_of(rota.parse_day(a.week) if a.week else clock.local_today(ctx.config.site.timezone))
     shifts = rota.show(ctx.store, start, end)
     ctx.emit({"from": start.isoformat(), "to": end.isoformat(), "shifts": shifts,
               "gaps": [s for s in shifts if s["missing"]]},
@@ -90,7 +91,7 @@ def _unassign(ctx):
 
 
 def _sheet(ctx):
-    from ..rota_sheet import write_sheet
+    from kiosk.volunteers.rota_sheet import write_sheet
 
     start, _ = rota.week_of(rota.parse_day(ctx.args.week))
     path = write_sheet(ctx.store, ctx.config, start, ctx.args.out)
@@ -99,7 +100,7 @@ def _sheet(ctx):
 
 def _remind(ctx):
     sent = rota.remind(ctx.store, ctx.config, early=ctx.args.now)
-    tomorrow = rota.local_today(ctx.config) + timedelta(days=1)
+    tomorrow = clock.local_today(ctx.config.site.timezone) + timedelta(days=1)
     ctx.emit({"day": tomorrow.isoformat(), "queued": sent},
              lambda: f"{len(sent)} reminders queued for {tomorrow:%d/%m/%Y}" +
              ("" if sent or ctx.args.now else

@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .. import voice
+from kiosk.voice import engine as voice
 from ..errors import InvalidInput
 
 
@@ -72,7 +72,7 @@ def _play(config, spoken) -> None:
 
 
 def _render(ctx):
-    from .. import prompts
+    from kiosk.ui import prompts
     speaker = _ready(ctx.config)
     started = time.perf_counter()
     rendered = cached = 0

@@ -1,7 +1,7 @@
 """`tdp sms send|status|outbox|inbox` and `tdp gateway`: queue SMS, watch the queue, run the daemon.
 
 The daemon itself lives in sms.gateway (no kiosk imports); this module wires config, the phone
-normaliser, the directory's consenting groups, the modem power key and "emulator" ports into it.
+normaliser and the directory's consenting groups; the daemon is built in kiosk.appliance.wiring.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from contextlib import ExitStack
 
 from sms import gateway as sms_gateway, inbox, outbox
 
-from .. import directory, phone as phones
-from ..errors import InvalidInput
+from kiosk.directory import residents as directory
+from kiosk.directory import phone as phones
+from kiosk.appliance import wiring
+from kiosk.errors import InvalidInput
 
-EMULATOR = "emulator"
-FINAL_PART_STATES = ("sent", "delivered", "failed", "expired", "cancelled")
 
 
 def register(cli) -> None:
@@ -71,38 +71,11 @@ def _send(ctx):
                "encoding": first["encoding"], "priority": first["priority"]}
     if args.wait > 0:
         # ids are consecutive within one transaction, so a range covers a broadcast of any size
-        summary.update(_wait(ctx.store, min(ids), max(ids), args.wait))
+        summary.update(outbox.wait_final(ctx.store, min(ids), max(ids), args.wait))
     ctx.emit(summary, lambda: _describe_send(summary, audience))
     if args.wait > 0 and not summary["ok"]:
         return 1
     return 0
-
-
-def _wait(db, first_id: int, last_id: int, seconds: float) -> dict:
-    """Watch the store until every part of messages first_id..last_id is final or `seconds` pass."""
-    deadline = time.monotonic() + seconds
-    ids = (first_id, last_id)
-    sql = ("SELECT state, COUNT(*) AS n, MAX(last_error) AS error FROM outbox_parts"
-           " WHERE message_id BETWEEN ? AND ? GROUP BY state")
-    version = None
-    while True:
-        current = db.scalar("PRAGMA data_version")
-        if current != version:
-            version = current
-            states = {row["state"]: row for row in db.query(sql, ids)}
-            waiting = sum(states[s]["n"] for s in ("queued", "sending") if s in states)
-            if not waiting:
-                break
-        if time.monotonic() >= deadline:
-            return {"ok": False, "waiting_parts": waiting, "error": f"{waiting} parts still waiting after {seconds:g} s"
-                    " (is `tdp gateway` running? quiet hours hold non-urgent messages)"}
-        time.sleep(0.05)  # a CLI watching another process's writes: there is nothing to wait on but the file
-    failed = sum(states[s]["n"] for s in ("failed", "expired", "cancelled") if s in states)
-    counts = {s: row["n"] for s, row in states.items()}
-    if failed:
-        error = next((states[s]["error"] for s in ("failed", "expired", "cancelled") if s in states), "")
-        return {"ok": False, "parts": counts, "error": f"{failed} parts not sent: {error}"}
-    return {"ok": True, "parts": counts}
 
 
 def _describe_send(summary: dict, audience: str) -> str:
@@ -155,59 +128,14 @@ def _inbox(ctx):
 
 # --- tdp gateway -----------------------------------------------------------------------------
 
-def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, **overrides):
-    """A Gateway from config; "emulator" ports start an in-process emulator, closed by `stack`.
-
-    Incoming SMS go to the relay's handler (kiosk.keywords) and any registered with sms.inbox."""
-    wanted = ports or [config.modem.port, *config.modem.extra_ports]
-    resolved, names = [], []
-    for n, port in enumerate(wanted):
-        if port == EMULATOR:
-            from sms.emulator import Emulator
-            emulator = Emulator()
-            resolved.append(emulator.start())
-            stack.callback(emulator.stop)
-            names.append(EMULATOR if n == 0 else f"{EMULATOR}-{n + 1}")
-        else:
-            resolved.append(port)
-            names.append(port)
-    sms = config.sms
-    options = dict(baudrate=config.modem.baudrate, rtscts=config.modem.rtscts, sim_pin=config.modem.sim_pin,
-                   max_attempts=sms.max_attempts, quiet_start=sms.quiet_start, quiet_end=sms.quiet_end,
-                   timezone_name=config.site.timezone, parts_per_minute=sms.parts_per_minute,
-                   validity_hours=sms.validity_hours, backoff_base=sms.retry_seconds,
-                   send_timeout=sms.send_timeout_seconds, inbox_timeout_seconds=sms.incomplete_after_minutes * 60,
-                   recovery_delays=tuple(sms.recovery_seconds * k for k in (1, 5, 15)),
-                   dead_retry_seconds=sms.recovery_seconds * 150,
-                   power_cycle=_power_cycle(config, names[0], stack))
-    options.update(overrides)
-    if "handlers" not in options:
-        from ..keywords import make_handler  # residents' keywords and officials' commands (relay)
-        options["handlers"] = [make_handler(config), *inbox.registered_handlers()]
-    return sms_gateway.Gateway(store_path, resolved, names=names, **options)
-
-
-def _power_cycle(config, primary_port: str, stack: ExitStack):
-    """The HAT's PWRKEY as the last recovery step for the primary modem, when GPIO is enabled."""
-    if not config.gpio.enabled:
-        return None
-    from hardware.gpio import PowerKey, parse_pulse_overrides
-    key = PowerKey(config.gpio.modem_power_key,
-                   default=(config.gpio.power_key_on_ms / 1000, config.gpio.power_key_off_ms / 1000),
-                   overrides=parse_pulse_overrides(config.gpio.power_key_models),
-                   active_high=config.gpio.power_key_active_high)
-    stack.callback(key.close)
-    return {primary_port: lambda: key.power_cycle()}
-
-
 def _gateway(ctx):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.store  # create and migrate the store before the workers open their own connections
     stop = threading.Event()
-    from ..sdnotify import Watchdog
+    from kiosk.appliance.sdnotify import Watchdog
     watchdog = Watchdog()  # fed from the housekeeping thread: a hung gateway is restarted by systemd
     with ExitStack() as stack:
-        gateway = build_gateway(ctx.config, ctx.config.storage.path, ctx.args.port, stack, on_tick=watchdog.ping)
+        gateway = wiring.build_gateway(ctx.config, ctx.config.storage.path, ctx.args.port, stack, on_tick=watchdog.ping)
         if ctx.args.once:
             gateway.run_once()
             ctx.emit({"queue_depth": outbox.queue_depth(ctx.store), "modems": sms_gateway.health(ctx.store)},

@@ -19,7 +19,7 @@ def register(cli) -> None:
 
 
 def _sync(ctx):
-    from ..sdnotify import Watchdog
+    from kiosk.appliance.sdnotify import Watchdog
     from ..sync import Sync
     sync = Sync(ctx.store, ctx.config)
     if ctx.args.once:

@@ -5,8 +5,8 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
-from .. import help_tickets
-from .kioskapp import KioskScreen
+from kiosk.volunteers import help_tickets
+from kiosk.ui.app import KioskScreen
 
 
 class CallScreen(KioskScreen):

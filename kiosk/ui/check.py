@@ -10,8 +10,11 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
-from .. import dossiers, registration, tracking
-from .kioskapp import KioskScreen
+from kiosk.dossiers import lifecycle as dossiers
+from kiosk.directory import registration
+from kiosk.dossiers import tracking
+from kiosk.ui.app import KioskScreen
+from kiosk import clock
 
 
 class CheckScreen(KioskScreen):
@@ -99,8 +102,8 @@ class CheckScreen(KioskScreen):
             lines = [f"[b]{item['code']}[/b]  {item['procedure_name']}",
                      f"{app.t('check_status')}: [b]{item['status_label']}[/b]"]
             if item.get("appointment_date"):
-                lines.append(app.t("request_appointment", date=dossiers.display_date(item["appointment_date"])))
-            lines += [f"   {dossiers.display_date(e['at'][:10])}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
+                lines.append(app.t("request_appointment", date=clock.display_date(item["appointment_date"])))
+            lines += [f"   {clock.display_date(e['at'][:10])}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
                       for e in item.get("history", [])]
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)

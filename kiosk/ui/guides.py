@@ -8,8 +8,8 @@ from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
-from .. import procedures
-from .kioskapp import KioskScreen
+from kiosk.dossiers import procedures
+from kiosk.ui.app import KioskScreen
 from .qr import qr_texture
 
 CATEGORY_ORDER = ("lien_thong", "ho_tich", "cu_tru", "dinh_danh", "bao_tro_xa_hoi", "chung_thuc", "dat_dai",
@@ -82,7 +82,7 @@ class GuidesScreen(KioskScreen):
         return "\n".join(f"• {d}" for d in procedure.documents) if procedure else ""
 
     def print_checklist(self) -> None:
-        from ..receipts import print_checklist
+        from kiosk.dossiers.receipts import print_checklist
         app = App.get_running_app()
         app.print_in_background(print_checklist, app.tdp_config, self.procedure.code)
 

@@ -1,7 +1,7 @@
 """Home: six big tiles, the volunteers on duty, and the state of the modem, printer and hub."""
 from __future__ import annotations
 
-from .kioskapp import KioskScreen
+from kiosk.ui.app import KioskScreen
 
 
 class HomeScreen(KioskScreen):

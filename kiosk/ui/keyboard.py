@@ -1,7 +1,7 @@
 """On-screen keyboards: a Vietnamese Telex keyboard for names and a large numeric keypad.
 
 Keys edit the end of the target TextInput (residents type forwards; Backspace fixes mistakes),
-and every letter goes through `kiosk.telex.compose`, so "Nguyeenx" becomes "Nguyễn" as typed.
+and every letter goes through `kiosk.ui.telex.compose`, so "Nguyeenx" becomes "Nguyễn" as typed.
 Each keyboard has only the rows its field needs (a name has no digits, a code no space), so the
 step still fits an 800×480 screen in large-text mode with 9 mm keys.
 """
@@ -12,7 +12,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
-from ..telex import compose
+from kiosk.ui.telex import compose
 from ..text import clean
 
 DIGITS = "1234567890"

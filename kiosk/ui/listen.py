@@ -2,7 +2,7 @@
 the steps one by one; "Nhỏ"/"To" change the volume. Its look is in listen.kv.
 
 One `Reader` per app holds the voice, the player and the reading position, so every screen's
-bar shares them. Rendering and playback run off the Kivy thread (kiosk.voice.Speaker); a new tap
+bar shares them. Rendering and playback run off the Kivy thread (kiosk.voice.engine.Speaker); a new tap
 stops the current speech, and so does leaving the screen. Without a voice engine or sound output
 the bar is empty (hidden) and `tdp doctor` says why.
 """
@@ -16,7 +16,8 @@ from kivy.core.window import Window
 from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from .. import prompts, voice
+from kiosk.ui import prompts
+from kiosk.voice import engine as voice
 
 log = logging.getLogger(__name__)
 VOLUME_STEP = 30  # espeak amplitude per tap of "To"/"Nhỏ" (default 100, range 10-200)

@@ -9,7 +9,7 @@ from kivy.clock import Clock
 from kivy.properties import DictProperty, ListProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from .kioskapp import KioskScreen
+from kiosk.ui.app import KioskScreen
 
 
 class NoticeCard(BoxLayout):
@@ -22,7 +22,7 @@ class NoticesScreen(KioskScreen):
     notices = ListProperty([])
 
     def enter(self, **params) -> None:
-        from ..notices import current
+        from kiosk.notices.board import current
 
         App.get_running_app().services.call(current, on_done=self._show)
 

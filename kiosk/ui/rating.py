@@ -7,8 +7,8 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from .. import ratings
-from .kioskapp import KioskScreen
+from kiosk.reports import ratings
+from kiosk.ui.app import KioskScreen
 
 
 class Face(Widget):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
-from .. import phone as phones
-from .. import registration
+from kiosk.directory import phone as phones
+from kiosk.directory import registration
 from ..text import clean
-from .kioskapp import KioskScreen
+from kiosk.ui.app import KioskScreen
 
 STEPS = ("name", "phone", "address", "members", "consent", "code", "done")
 
@@ -110,7 +110,7 @@ class RegisterScreen(KioskScreen):
         self.busy = False
         self.notice = self.app.t("register_done")
         self._go("done")
-        from ..receipts import print_registration
+        from kiosk.dossiers.receipts import print_registration
         self.app.print_in_background(print_registration, self.app.tdp_config, result["household_id"])
 
     def _failed(self, message: str) -> None:

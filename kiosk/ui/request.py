@@ -10,9 +10,11 @@ from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
-from .. import dossiers, procedures
+from kiosk.dossiers import lifecycle as dossiers
+from kiosk.dossiers import procedures
 from ..text import clean
-from .kioskapp import KioskScreen
+from kiosk.ui.app import KioskScreen
+from kiosk import clock
 
 
 class RequestScreen(KioskScreen):
@@ -98,7 +100,7 @@ class RequestScreen(KioskScreen):
         self.busy = True
         app = App.get_running_app()
         config = app.tdp_config
-        from .. import tracking
+        from kiosk.dossiers import tracking
         self._submitted = dict(
             procedure_code=self.procedure.code, full_name=self.ids.name_input.text,
             phone=self.ids.phone_input.text, citizen_id=self.ids.cid_input.text or None, channel="kiosk",
@@ -108,9 +110,9 @@ class RequestScreen(KioskScreen):
     def _created(self, dossier) -> None:
         self.busy = False
         self.code = dossier.code
-        self.appointment = dossiers.display_date(dossier.appointment_date)
+        self.appointment = clock.display_date(dossier.appointment_date)
         self._go("done")
-        from ..receipts import print_receipt
+        from kiosk.dossiers.receipts import print_receipt
         app = App.get_running_app()
         app.print_in_background(print_receipt, app.tdp_config, dossier.code)
 
@@ -121,6 +123,6 @@ class RequestScreen(KioskScreen):
 
 def _create(db, fields: dict):
     """The dossier, with the volunteer on duty (if any) named on it and on the receipt."""
-    from ..status import on_duty_names
+    from kiosk.appliance.status import on_duty_names
     names = on_duty_names(db)
     return dossiers.create(db, **fields, volunteer=names[0] if names else "")

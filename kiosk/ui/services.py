@@ -12,9 +12,9 @@ from typing import Callable
 
 from kivy.clock import Clock
 
-from ..config import Config
+from kiosk.appliance.config import Config
 from ..errors import TdpError
-from ..store import open_store
+from kiosk.appliance.store import open_store
 
 log = logging.getLogger(__name__)
 STATUS_SECONDS = 5.0
@@ -57,7 +57,7 @@ class Services:
 
     def watch_status(self, callback: Callable[[dict], None]) -> None:
         """Refresh the Home status line (duty, modem, printer, hub) now and every few seconds."""
-        from ..status import gather
+        from kiosk.appliance.status import gather
 
         def refresh(_dt=None):
             self.call(gather, self.config, on_done=callback)

@@ -6,8 +6,8 @@ import time
 import openpyxl
 import pytest
 
-from kiosk import contacts
-from kiosk.store import open_store
+from kiosk.directory import contacts
+from kiosk.appliance.store import open_store
 from kiosk.tabular import TableError
 from tests.support.contact_lists import HEADER, big_rows
 

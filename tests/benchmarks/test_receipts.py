@@ -6,8 +6,9 @@ import pytest
 
 from hardware import printer as printing
 from hardware import receipts
-from kiosk import config as config_module
-from kiosk import dossiers, receipts as kiosk_receipts
+from kiosk.appliance import config as config_module
+from kiosk.dossiers import lifecycle as dossiers
+from kiosk.dossiers import receipts as kiosk_receipts
 from tests.support.cups import cups_server, find_output, pdf_queue  # noqa: F401
 
 RENDER_TARGET_MS = 150

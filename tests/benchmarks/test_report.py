@@ -5,9 +5,11 @@ import random
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from kiosk import config as config_module
-from kiosk import report, report_export, rota
-from kiosk.store import open_store
+from kiosk.appliance import config as config_module
+from kiosk.reports import ward as report
+from kiosk.reports import export as report_export
+from kiosk.volunteers import rota
+from kiosk.appliance.store import open_store
 
 REQUESTS = 50_000
 SMS_MESSAGES = 100_000  # two parts each

@@ -1,11 +1,13 @@
-"""Read-aloud latency: from the "Nghe" tap (the Listen bar's call into kiosk.voice.Speaker) to the
+"""Read-aloud latency: from the "Nghe" tap (the Listen bar's call into kiosk.voice.engine.Speaker) to the
 first audio sample handed to ALSA (aplay's device set-up line, printed just before it writes)."""
 import shutil
 import statistics
 
 import pytest
 
-from kiosk import config as config_module, prompts, voice
+from kiosk.appliance import config as config_module
+from kiosk.ui import prompts
+from kiosk.voice import engine as voice
 
 pytestmark = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("aplay")),
                                 reason="needs espeak-ng and aplay")

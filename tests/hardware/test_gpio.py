@@ -6,7 +6,7 @@ import threading
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from hardware import status
+from hardware import leds as status
 from hardware.gpio import (Beeper, GpioError, HelpButton, PowerKey, StatusLeds, parse_pulse_overrides)
 from tests.support.waiting import wait_until as wait_for
 

@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk import config as config_module, demo, directory
+from kiosk import demo
+from kiosk.appliance import config as config_module
+from kiosk.directory import residents as directory
 from kiosk.cli import main as tdp_main
-from kiosk.directory import Consent
-from kiosk.store import open_store
+from kiosk.directory.residents import Consent
+from kiosk.appliance.store import open_store
 from kiosk.sync import Sync
 from sms.emulator import Emulator
 from sms.gateway import Gateway

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from kiosk import demo, directory, phone
-from kiosk.config import Config
-from kiosk.store import open_store
+from kiosk import demo
+from kiosk.directory import residents as directory
+from kiosk.directory import phone
+from kiosk.appliance.config import Config
+from kiosk.appliance.store import open_store
 
 EXPECTED_GROUPS = {"CB": "Chi bộ", "HPN": "Hội phụ nữ", "TV": "Tự vệ", "DTN": "Đoàn thanh niên",
                    "CCB": "Hội cựu chiến binh", "NCT": "Hội người cao tuổi"}

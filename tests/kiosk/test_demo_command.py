@@ -3,8 +3,11 @@ import json
 import subprocess
 import sys
 
-from kiosk import directory, dossiers, notices, volunteers
-from kiosk.store import open_store
+from kiosk.directory import residents as directory
+from kiosk.dossiers import lifecycle as dossiers
+from kiosk.notices import board as notices
+from kiosk.volunteers import people as volunteers
+from kiosk.appliance.store import open_store
 from tests.conftest import ROOT
 
 

@@ -19,7 +19,11 @@ import uvicorn
 from hub import admin, db as hub_db, notices as hub_notices
 from hub.app import create_app
 from hub.settings import HubSettings
-from kiosk import config as config_module, demo, directory, notices, phone as phones
+from kiosk import demo
+from kiosk.appliance import config as config_module
+from kiosk.directory import residents as directory
+from kiosk.notices import board as notices
+from kiosk.directory import phone as phones
 from kiosk.sync import HubClient, HubRejected, HubUnreachable, Sync, SyncError, backoff_delay, hub_state
 from sms import outbox
 from tests.hub.conftest import LiveHub, free_port, wait_for
@@ -339,3 +343,27 @@ def test_a_running_kiosk_hears_of_a_notice_within_a_second_or_two(hub, ward, kio
         stop.set()
         loop.join(timeout=15)
     assert elapsed < 2.0, f"took {elapsed:.2f} s"
+
+
+def test_a_real_heartbeat_arrives_at_the_hub_field_for_field(hub, ward, kiosk_config):
+    """The kiosk–hub contract (hub/contract.py) holds end to end: a heartbeat built from a real
+    gateway's health row reaches the hub with every field, none renamed or dropped."""
+    from contextlib import ExitStack
+
+    from hub import contract
+    from kiosk.appliance.wiring import build_gateway
+    with ExitStack() as stack:
+        build_gateway(kiosk_config, ward.path, ["emulator"], stack, handlers=[]).run_once(timeout=60)
+    sync = Sync(ward, kiosk_config)
+    payload = sync.heartbeat_payload()
+    assert payload["modem"] and set(payload["modem"][0]) == set(contract.MODEM_FIELDS)
+    assert payload["modem"][0]["registration"] in ("home", "roaming")
+    assert payload["printer"] in contract.PRINTER_STATES
+    sync.client.heartbeat(payload)
+    (kiosk,) = [k for k in admin.list_kiosks(hub.engine, hub.settings) if k["name"] == "tdp1"]
+    received = kiosk["heartbeat"]
+    for key in ("version", "printer", "queue_depth", "disk_free_mb"):
+        assert received[key] == payload[key], key
+    assert received["modem"] == payload["modem"]
+    assert received["groups"] == payload["groups"]
+    assert set(payload) - set(received) == set()

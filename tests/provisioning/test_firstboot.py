@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import firstboot
+from kiosk.appliance import firstboot
 
 CONFIG = """
 [site]
@@ -187,7 +187,7 @@ def write_contacts(path: Path, rows):
 
 
 def test_contacts_are_imported_once_and_bad_rows_reported(tdp, pi_root):
-    from kiosk.store import open_store
+    from kiosk.appliance.store import open_store
     write_contacts(pi_root / "boot/firmware/contacts.xlsx", [
         ["Trần Thị Bình", "Tổ trưởng", "Hội Phụ nữ", "0987 654 321"],
         ["Lê Văn Cường", "", "Hội Cựu chiến binh", "0912 000 111"],
@@ -231,7 +231,7 @@ class FakeCups:
 
 
 def test_live_printer_queue_is_created_for_the_usb_printer(tmp_path):
-    from kiosk import config as config_module
+    from kiosk.appliance import config as config_module
     config = config_module.from_dict({"printer": {"queue": "receipts", "paper": "58mm"}})
     cups = FakeCups(printer=True)
     out = firstboot.Outcome(str(tmp_path), str(tmp_path))
@@ -249,7 +249,7 @@ def test_live_printer_queue_is_created_for_the_usb_printer(tmp_path):
 
 
 def test_volunteers_list_is_imported(tdp, pi_root):
-    from kiosk.store import open_store
+    from kiosk.appliance.store import open_store
     write_contacts(pi_root / "boot/firmware/contacts.xlsx", [["Trần Thị Bình", "", "", "0987 654 321"]])
     from openpyxl import Workbook
     book = Workbook()

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 
 
-from kiosk.store import open_store
+from kiosk.appliance.store import open_store
 from sms import outbox
 from sms.emulator import Emulator
 from sms.gateway import open_database

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from kiosk import directory
-from kiosk.directory import Consent
+from kiosk.directory import residents as directory
+from kiosk.directory.residents import Consent
 from sms import inbox, outbox
 from sms.emulator import Emulator
 from sms.gateway import Gateway, GatewayError, health, open_database
@@ -282,8 +282,8 @@ def test_cli_gateway_runs_the_emulator_in_process_by_default(tdp, store, config_
 def test_cli_gateway_hands_incoming_sms_to_the_relay(store, config_path, emulator):
     from contextlib import ExitStack
 
-    from kiosk.commands.sms_gateway import build_gateway
-    from kiosk.config import load
+    from kiosk.appliance.wiring import build_gateway
+    from kiosk.appliance.config import load
 
     config_path.write_text(config_path.read_text() + '[sms]\nquiet_start = "00:00"\nquiet_end = "00:00"\n'
                            '[relay]\ngroup_leader_phone = "0912000999"\n', encoding="utf-8")

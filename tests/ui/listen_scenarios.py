@@ -7,7 +7,7 @@ LARGE_TEXT_SCREENS = ("guides", "request", "check", "call", "notices", "register
 
 
 def _shoot(path):
-    from kiosk.ui.kioskapp import save_screenshot
+    from kiosk.ui.app import save_screenshot
     save_screenshot(path)
 
 

@@ -73,8 +73,8 @@ class Pilot:
 def main(argv: list[str]) -> int:
     config_path, target, out_path = argv[:3]
     size = argv[3] if len(argv) > 3 else "1280x800"
-    from kiosk import config as config_module
-    from kiosk.ui.app import configure_kivy, parse_size
+    from kiosk.appliance import config as config_module
+    from kiosk.ui.launch import configure_kivy, parse_size
     from kiosk.ui.display import VirtualDisplay, needs_virtual_display
 
     config = config_module.load(config_path)
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
         os.environ["DISPLAY"] = display.name
     configure_kivy(config, parse_size(size), fullscreen=False)
     from kivy.clock import Clock
-    from kiosk.ui.kioskapp import KioskApp
+    from kiosk.ui.app import KioskApp
 
     from kivy.core.window import Window
 

@@ -139,7 +139,7 @@ def register_household(ui):
 
     from contextlib import ExitStack
 
-    from kiosk.commands.sms_gateway import build_gateway
+    from kiosk.appliance.wiring import build_gateway
     from sms.emulator import Emulator
 
     stack = ExitStack()

@@ -1,7 +1,10 @@
 """Complete resident flows under Xvfb, driven by simulated touches on the real app."""
 
-from kiosk import config as config_module, directory, dossiers
+from kiosk.appliance import config as config_module
+from kiosk.directory import residents as directory
+from kiosk.dossiers import lifecycle as dossiers
 from sms import outbox
+from kiosk import clock
 
 
 def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, config_path, tdp):
@@ -21,8 +24,7 @@ def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, c
     assert "PDF" in result["print_message"]
     assert result["code_after_home"] == ""  # the next resident sees nothing of this one
     # The "Hài lòng" face tapped after handing in shows up, anonymously, in the ward's report.
-    from kiosk import rota
-    today = rota.local_today(config_module.load(config_path)).isoformat()
+    today = clock.local_today(config_module.load(config_path).site.timezone).isoformat()
     report = tdp("report", "--from", today, "--to", today, "--json")
     assert report.code == 0, report.err
     assert report.data["satisfaction"]["responses"] == 1
@@ -59,7 +61,7 @@ def test_register_a_household_with_the_code_texted_to_the_phone(kiosk_ui, store,
 def test_notice_board_shows_current_notices_newest_first(kiosk_ui, store):
     from datetime import datetime, timedelta, timezone
 
-    from kiosk import notices
+    from kiosk.notices import board as notices
     notices.post(store, "Họp tổ dân phố tối thứ Sáu.", source="local")
     notices.post(store, "Cắt điện sáng Chủ nhật.", source="local", urgent=True)
     notices.post(store, "Thông báo đã hết hạn.", source="local",
@@ -70,13 +72,13 @@ def test_notice_board_shows_current_notices_newest_first(kiosk_ui, store):
 
 
 def _volunteer(store, name="Đỗ Minh Tâm", phone="0966100201"):
-    from kiosk import volunteers
+    from kiosk.volunteers import people as volunteers
     volunteers.add(store, volunteers.NewVolunteer(name=name, phone=phone, role="leader"))
     volunteers.set_pin(store, phone, "2468")
 
 
 def test_call_a_volunteer_gives_one_number_and_texts_the_leader(kiosk_ui, store):
-    from kiosk import help_tickets
+    from kiosk.volunteers import help_tickets
     _volunteer(store)
     result = kiosk_ui("tests.ui.scenarios:call_volunteer")
     assert result["number"] == "001"
@@ -86,7 +88,8 @@ def test_call_a_volunteer_gives_one_number_and_texts_the_leader(kiosk_ui, store)
 
 
 def test_volunteer_mode_pin_ticket_close_request_update_and_reprint(kiosk_ui, store, monkeypatch):
-    from kiosk import help_tickets, ratings  # noqa: F401  (ratings: the table the face goes to)
+    from kiosk.volunteers import help_tickets
+    from kiosk.reports import ratings
     _volunteer(store)
     help_tickets.create(store, config_module.Config(), "kiosk")
     dossier = dossiers.create(store, procedure_code="CT-TAMTRU", full_name="Hoàng Văn Nam", phone="0977200301",

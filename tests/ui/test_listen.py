@@ -3,7 +3,9 @@ import wave
 
 import pytest
 
-from kiosk import config as config_module, prompts, voice
+from kiosk.appliance import config as config_module
+from kiosk.ui import prompts
+from kiosk.voice import engine as voice
 
 HOME_PROMPT = prompts.screen_prompt("home_title", "home_instruction", "vi")
 
