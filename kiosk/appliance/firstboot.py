@@ -136,34 +136,12 @@ def _chown(path: Path, uid: int | None, gid: int | None) -> None:
 
 def check_config(raw: dict, source: str) -> list[str]:
     """Problems that typing alone cannot catch, each naming the key; empty if the config is usable."""
-    from kiosk.directory.phone import InvalidPhone, normalise
-    problems = []
-    config = config_module.from_dict(raw, source)
-    try:
-        zoneinfo.ZoneInfo(config.site.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        problems.append(f'site.timezone: unknown time zone {config.site.timezone!r} (use "Asia/Ho_Chi_Minh")')
-    if config.printer.paper not in PAPER_MEDIA:
-        problems.append(f"printer.paper: {config.printer.paper!r} is not one of {', '.join(PAPER_MEDIA)}")
-    if config.printer.queue and not re.fullmatch(r"[A-Za-z0-9_\-]{1,127}", config.printer.queue):
-        problems.append(f"printer.queue: {config.printer.queue!r}: use letters, digits, - and _ only")
-    if config.hub.url and not re.match(r"^https?://[^/\s]+", config.hub.url):
-        problems.append(f"hub.url: {config.hub.url!r} must start with https://")
-    if config.ui.rotation not in (0, 90, 180, 270):
-        problems.append(f"ui.rotation: {config.ui.rotation} must be 0, 90, 180 or 270")
+    from kiosk.appliance.config_checks import problems
+    found = problems(config_module.from_dict(raw, source))
     storage = raw.get("storage", {}).get("path")
     if storage is not None and not storage.startswith("/"):
-        problems.append(f"storage.path: {storage!r} must be an absolute path on the appliance")
-    phones = [(f"relay.officials[{i}].phone", o.phone) for i, o in enumerate(config.relay.officials)]
-    phones += [("relay.group_leader_phone", config.relay.group_leader_phone),
-               ("relay.police_phone", config.relay.police_phone)]
-    for key, number in phones:
-        if number:
-            try:
-                normalise(number)
-            except InvalidPhone as exc:
-                problems.append(f"{key}: {exc}")
-    return problems
+        found.append(f"storage.path: {storage!r} must be an absolute path on the appliance")
+    return found
 
 
 def provision_config(boot: Path, root: Path, out: Outcome) -> config_module.Config | None:
