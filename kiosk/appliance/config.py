@@ -230,10 +230,11 @@ def read_bounded(file: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; ConfigError for a device, FIFO or
     folder (a symlink to /dev/zero would otherwise be read forever) or a file too large."""
     # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore the flag.
-    with os.fdopen(os.open(file, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0) as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{file}: not a regular file (a device, pipe or folder cannot be a config)")
+    descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigError(f"{file}: not a regular file (a device, pipe or folder cannot be a config)")
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise ConfigError(f"{file}: over {limit // 1024} KB; a config file is a few KB of TOML")

@@ -387,7 +387,8 @@ LISTS = (("contacts.xlsx", "kiosk.directory.contacts", ("import_contacts", "impo
 
 def provision_lists(boot: Path, root: Path, out: Outcome, config, state: dict) -> None:
     """Import contacts.xlsx and volunteers.xlsx once per distinct file (by SHA-256)."""
-    wanted = [entry for entry in LISTS if (boot / entry[0]).is_file()]
+    # lexists: a list that is a symlink to a device is refused below, not silently skipped.
+    wanted = [entry for entry in LISTS if os.path.lexists(boot / entry[0])]
     if not wanted:
         out.add("lists", SKIPPED, "No contacts.xlsx or volunteers.xlsx on the boot partition.",
                 "Không có danh bạ (contacts.xlsx) hay danh sách tình nguyện viên (volunteers.xlsx).", boot)
@@ -397,12 +398,19 @@ def provision_lists(boot: Path, root: Path, out: Outcome, config, state: dict) -
                 "Chưa nhập danh sách: cần sửa tdp.toml trước.", boot)
         return
     from kiosk.appliance.store import open_store
+    from kiosk.tabular import read_bounded
     store_path = inside(root, config.storage.path)
     database = None
     try:
         for name, module_name, names, part in wanted:
             file = boot / name
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            try:
+                digest = hashlib.sha256(read_bounded(file)).hexdigest()
+            except TdpError as exc:
+                # One bad list must not stall first boot: say why on the boot partition, go on.
+                out.add(part, FAILED, f"{name} refused, nothing imported: {exc}",
+                        f"{name} bị từ chối, chưa nhập gì: {exc}", file)
+                continue
             if state.get(name) == digest:
                 out.add(part, UNCHANGED, f"{name} already imported.", f"{name} đã được nhập từ trước.", file)
                 continue
