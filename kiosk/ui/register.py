@@ -113,13 +113,18 @@ class RegisterScreen(KioskScreen):
             return
         self.busy = True
         self.app.services.call(registration.send_code, self.ids.phone_input.text,
+                               limits=registration.OtpLimits.from_config(self.app.tdp_config),
                                on_done=self._code_sent, on_error=self._failed)
 
     def resend(self) -> None:
-        """"Gửi lại mã": a fresh code (the registration module's limits apply; its refusal is shown)."""
-        if self.resend_in > 0:
+        """"Gửi lại mã": registration.resend_code retires this code and texts a new one, within the
+        OTP limits; a refusal ("Đã gửi nhiều mã. Xin chờ …") is shown and read aloud."""
+        if self.resend_in > 0 or self.busy:
             return
-        self.send_code()
+        self.busy = True
+        self.app.services.call(registration.resend_code, self.verification_id,
+                               limits=registration.OtpLimits.from_config(self.app.tdp_config),
+                               on_done=self._code_sent, on_error=self._failed)
 
     def edit_phone(self) -> None:
         self.ids.code_input.text = ""
@@ -129,7 +134,7 @@ class RegisterScreen(KioskScreen):
         self.busy = False
         resent = self.step == "code"
         self.verification_id = verification_id
-        self.resend_in = RESEND_AFTER_SECONDS
+        self.resend_in = max(RESEND_AFTER_SECONDS, self.app.tdp_config.otp.cooldown_seconds)
         self._go("code")
         if resent:
             self.notice = self.app.t("register_resent")
@@ -159,10 +164,9 @@ class RegisterScreen(KioskScreen):
         if result.outcome == "wrong":
             self.error = self.app.t("register_code_wrong", tries=result.tries_left)
             return
-        if result.outcome == "new_code":
-            self.verification_id = result.verification_id
-            self.resend_in = RESEND_AFTER_SECONDS
-            self.error = self.app.t("register_code_new")
+        if result.outcome == "retired":
+            self.error = self.app.t("register_code_retired")
+            self.resend_in = 0  # the resident asks for the new code: "Gửi lại mã" works at once
             return
         self.busy = True
         members = [registration.Member(name) for name in self.members]
