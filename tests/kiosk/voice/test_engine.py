@@ -31,9 +31,9 @@ def test_say_writes_a_wav_of_plausible_length_then_hits_the_cache(tdp, tmp_path)
     first = tdp("say", HOME_PROMPT, "--out", out, "--json")
     assert first.code == 0, first.err
     data = first.data
-    assert data["text"] == "Xin chào! Bác cần làm gì? Chạm vào một ô lớn để bắt đầu."
+    assert data["text"] == "Xin chào bác! Bác cần làm việc gì ạ? Chạm vào một ô lớn để bắt đầu."
     assert data["cached"] is False and Path(data["path"]) == out
-    # 14 syllables at 130 words a minute is about 6.5 s; the voiced part is most of that.
+    # 17 syllables at 130 words a minute is about 8 s; the voiced part is most of that.
     voiced = voiced_seconds(out)
     assert 3.0 < voiced <= data["seconds"] < 12.0, (voiced, data["seconds"])
     second = tdp("say", HOME_PROMPT, "--out", tmp_path / "again.wav", "--json")
