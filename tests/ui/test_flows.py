@@ -39,8 +39,8 @@ def test_check_a_request_by_its_code(kiosk_ui, store, monkeypatch):
     monkeypatch.setenv("TDP_TEST_CODE", dossier.code)
     result = kiosk_ui("tests.ui.scenarios:check_request")
     assert result["error"] == ""
-    assert dossier.code in result["text"] and "Đã chuyển phường" in result["text"]
-    assert "Đã tiếp nhận" in result["text"]  # the history
+    assert dossier.code in result["text"] and dossiers.STATUS_LABELS["forwarded"] in result["text"]
+    assert dossiers.STATUS_LABELS["received"] in result["text"]  # the history
     for private in ("Lê Thị Mai", "0987", "079123456789", "6789"):
         assert private not in result["text"]
 
