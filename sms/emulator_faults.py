@@ -48,6 +48,7 @@ class ModemFaults:
         self._cms_every = self._hang_every = self._sends = 0
         self._cms_code = 500
         self.boots: list[float] = []  # time.monotonic() of each boot banner written
+        self.replugs: list[float] = []  # time.monotonic() of each time the port came back
         self._boot_thread: threading.Thread | None = None
 
     # --- the send path -------------------------------------------------------------------------
@@ -165,16 +166,12 @@ class ModemFaults:
     # --- storage and network -------------------------------------------------------------------
     def fill_storage(self, sender: str = "+84901230000") -> int:
         """Fill every free slot with an unread message whose +CMTI never came; returns how many."""
-        from sms.pdu import encode_deliver
-        from .emulator import SMSC, _Stored
         moment = datetime.now(timezone.utc).replace(microsecond=0)
         added = 0
         with self._lock:
             for index in range(self.storage_size):
                 if index not in self._storage:
-                    text = f"Tin nhắn cũ số {index}"
-                    pdu = encode_deliver(sender, text, timestamp=moment, encoding="ucs2", smsc=SMSC)
-                    self._storage[index] = _Stored(0, pdu, sender, text)
+                    self._storage[index] = self._unread(sender, f"Tin nhắn cũ số {index}", moment)
                     added += 1
         return added
 

@@ -1,18 +1,11 @@
 """One modem's worker thread for the gateway: sends the parts it claims from the outbox, reads what
 the modem reports, and rides out or recovers the modem when it fails.
 
-The worker knows its gateway only through `GatewayLink`, a handful of named calls in the style
-of pyserial's `threaded.Protocol`; everything else comes from the frozen `GatewaySettings`.
-
-What a failing modem costs (docs/sms-gateway.md, "Faults"):
-- a reboot (RDY / +CPIN: READY) ends the command in flight at once; its part goes back unsent and
-  the worker waits only for the re-initialisation the modem session starts by itself;
-- a modem gone deaf (no "> " prompt, no answer) is waited for, keeping the port open, for
-  `boot_seconds`: RDY or an answer to AT ends the wait;
-- a vanished USB port is waited for (`port_return_seconds`) and reopened the moment it is back;
-- lost network registration holds sending without spending attempts;
-- only then the escalating recovery: re-initialise → AT+CFUN=1,1 → power cycle → "dead".
-While a modem cannot send, its messages with nothing sent yet are released to the other modems.
+The worker knows its gateway only through `GatewayLink` (a few named calls, in the style of
+pyserial's `threaded.Protocol`) and the frozen `GatewaySettings`. A reboot, a deaf spell or a
+vanished USB port is ridden out first (seconds); lost registration holds sending without spending
+attempts; only then comes the escalating recovery, re-initialise → AT+CFUN=1,1 → power cycle →
+"dead". Each fault and what it costs: docs/sms-gateway.md, "Faults".
 """
 from __future__ import annotations
 
