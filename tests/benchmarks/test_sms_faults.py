@@ -1,11 +1,11 @@
 """SMS gateway benchmarks under real modem faults (run by `make bench` with -s; figures printed).
 
-(d) a spontaneous reboot costs seconds: RDY → next part sent ≤ 3 s over the UART, and port back →
+(e) a spontaneous reboot costs seconds: RDY → next part sent ≤ 3 s over the UART, and port back →
     next part sent ≤ 3 s over USB;
-(e) a 40-part broadcast to 20 phones with a +CMS error every 4th send, a hang every 25th, a reboot
+(f) a 40-part broadcast to 20 phones with a +CMS error every 4th send, a hang every 25th, a reboot
     every 9th part, noise between lines and one `kill -9` of the gateway process finishes within
     2 × (its fault-free time + boot times), every part sent once but at most the one in flight;
-(f) a simulated week, 2,000 messages a day with faults, in accelerated time: resident memory flat
+(g) a simulated week, 2,000 messages a day with faults, in accelerated time: resident memory flat
     (±10 %), the database bounded by retention, and the bytes an idle gateway writes per hour.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _first_sent_after(emulator, moment):
     return min((p.time for p in emulator.sent if p.time > moment), default=None)
 
 
-def test_d_a_reboot_costs_seconds_uart_and_usb(tmp_path):
+def test_e_a_reboot_costs_seconds_uart_and_usb(tmp_path):
     db_path = tmp_path / "reboot.sqlite3"
     db = open_database(db_path)
     phones = [f"+84916{n:06d}" for n in range(30)]
@@ -75,7 +75,7 @@ def test_d_a_reboot_costs_seconds_uart_and_usb(tmp_path):
             gateway.stop(10)
             db.close()
         parts = Counter(p.number for p in emulator.sent)
-    print(f"\n(d) RDY → next part sent: max {max(uart):.2f} s over {len(uart)} reboots "
+    print(f"\n(e) RDY → next part sent: max {max(uart):.2f} s over {len(uart)} reboots "
           f"(mean {sum(uart) / len(uart):.2f} s; the emulated SIM is busy 1.5 s after RDY; target ≤ 3 s); "
           f"USB port back → next part sent: max {max(usb):.2f} s over {len(usb)} re-enumerations (target ≤ 3 s)")
     assert len(uart) >= 2 and max(uart) <= 3.0
@@ -132,14 +132,14 @@ def _broadcast_run(tmp_path, name: str, faults: bool) -> dict:
                     modem_boots=len(emulator.boots), phones=phones, log=log_path)
 
 
-def test_e_a_faulty_broadcast_with_a_kill_9_finishes_within_twice_the_fault_free_time(tmp_path):
+def test_f_a_faulty_broadcast_with_a_kill_9_finishes_within_twice_the_fault_free_time(tmp_path):
     clean = _broadcast_run(tmp_path, "clean", faults=False)
     faulty = _broadcast_run(tmp_path, "faulty", faults=True)
     # Boot times: the gateway processes' start-up, plus each modem reboot (2 s deaf, 1.5 s SIM).
     boot_time = sum(clean["boots"]) + sum(faulty["boots"]) + faulty["modem_boots"] * 3.5
     bound = 2 * (clean["seconds"] + boot_time)
     twice = [part for part, n in faulty["parts"].items() if n > 1]
-    print(f"\n(e) 40 parts to 20 phones: fault-free {clean['seconds']:.1f} s; with a CMS error every 4th send, "
+    print(f"\n(f) 40 parts to 20 phones: fault-free {clean['seconds']:.1f} s; with a CMS error every 4th send, "
           f"a hang every 25th, {faulty['modem_boots']} reboots, noise and one kill -9: {faulty['seconds']:.1f} s "
           f"(bound 2 × (fault-free + boot times {boot_time:.1f} s) = {bound:.1f} s); parts sent twice: {len(twice)} "
           f"(in flight at the kill: {faulty['in_flight']})")
@@ -160,7 +160,7 @@ def _wal_frames(db) -> int:
     return db.query_one("PRAGMA wal_checkpoint(PASSIVE)")["log"]
 
 
-def test_f_a_simulated_week_keeps_memory_flat_and_the_database_bounded(tmp_path):
+def test_g_a_simulated_week_keeps_memory_flat_and_the_database_bounded(tmp_path):
     days, per_day, retention_days = 7, 2000, 2
     db_path = tmp_path / "week.sqlite3"
     db = open_database(db_path)
@@ -223,7 +223,7 @@ def test_f_a_simulated_week_keeps_memory_flat_and_the_database_bounded(tmp_path)
     idle_bytes_hour = (per_round * (3600 / 30) + frames_per_write * 3600 / 600) * 2 * frame_bytes
     settled = rss[retention_days:]
     spread = (max(settled) - min(settled)) / min(settled)
-    print(f"\n(f) simulated week, {per_day:,} messages/day ({sent_total:,} in all) with CMS errors and reboots: "
+    print(f"\n(g) simulated week, {per_day:,} messages/day ({sent_total:,} in all) with CMS errors and reboots: "
           f"RSS after each day {', '.join(f'{r / 1024:.0f}' for r in rss)} MiB (spread after day {retention_days}: "
           f"{spread * 100:.1f} %, target ±10 %); live database after each day "
           f"{', '.join(f'{s / 2**20:.1f}' for s in sizes)} MiB (retention {retention_days} days); idle gateway writes "
