@@ -306,8 +306,9 @@ class ModemWorker:
         """A SIM that is missing or locked will not fix itself by resets: say so and retry slowly."""
         locked = isinstance(exc, at.SimPinRequired)
         self.state = "sim_locked" if locked else "no_sim"
-        self.last_error = (f"the SIM asks for its PIN: set modem.sim_pin in the config ({exc})" if locked
-                           else f"no SIM card answers: seat the SIM ({exc})")
+        # The words "SIM PIN" / "SIM not inserted" are what the kiosk's LED probe looks for.
+        self.last_error = (f"SIM PIN required: set modem.sim_pin in the config ({exc})" if locked
+                           else f"SIM not inserted or not answering: seat the SIM ({exc})")
         self.level = len(self.STEPS)  # straight to the slow retry; power cycles cannot help
         log.error("modem on %s: %s", self.port, self.last_error)
         self._write_health(db)
