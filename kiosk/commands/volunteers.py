@@ -6,6 +6,7 @@ import sys
 
 from kiosk.directory import phone as phones
 from kiosk.volunteers import people as vols
+from kiosk.volunteers import duty
 from ..errors import InvalidInput
 
 
@@ -35,6 +36,10 @@ def register(cli) -> None:
                                 ("check-out", _check_out, "end duty and record the time worked")):
         _pin_args(group.command(name, handler, help=text, json=True))
 
+    p = group.command("desk-role", _desk_role, json=True,
+                      help="what a volunteer may do at the request desk (senior and official may reject)")
+    p.add_argument("who", metavar="NAME_OR_PHONE")
+    p.add_argument("desk_role", choices=("volunteer", "senior", "official"))
     group.command("on-duty", _on_duty, help="who is on duty now (checked in, then rostered)", json=True)
     for name, active in (("activate", True), ("deactivate", False)):
         p = group.command(name, _activation(active), json=True,
@@ -101,21 +106,27 @@ def _set_pin(ctx):
     ctx.emit({"name": volunteer["name"], "has_pin": True}, f"PIN set for {volunteer['name']}")
 
 
+def _desk_role(ctx):
+    volunteer = vols.set_desk_role(ctx.store, ctx.args.who, ctx.args.desk_role)
+    ctx.emit({"name": volunteer["name"], "desk_role": volunteer["desk_role"]},
+             f"{volunteer['name']}: {vols.DESK_ROLE_LABELS[volunteer['desk_role']]}")
+
+
 def _check_in(ctx):
-    result = vols.check_in(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
+    result = duty.check_in(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
     ctx.emit({"name": result["volunteer"]["name"], "checked_in_at": result["checked_in_at"]},
              f"{result['volunteer']['name']} checked in")
 
 
 def _check_out(ctx):
-    result = vols.check_out(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
+    result = duty.check_out(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
     ctx.emit({"name": result["volunteer"]["name"], "checked_in_at": result["checked_in_at"],
               "checked_out_at": result["checked_out_at"], "minutes": result["minutes"]},
              f"{result['volunteer']['name']} checked out after {result['minutes']} minutes")
 
 
 def _on_duty(ctx):
-    rows = vols.on_duty(ctx.store)
+    rows = duty.on_duty(ctx.store)
     data = [{"name": v["name"], "phone": v["phone"], "team": v["team"], "role": v["role"],
              "checked_in": v["checked_in"]} for v in rows]
 
