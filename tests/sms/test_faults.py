@@ -73,8 +73,11 @@ def test_reboot_right_after_an_acknowledgement_costs_no_minute_and_no_part(db, e
     for boot in emulator.boots[:-1]:  # the command cut by RDY ended at once, not after 5 s
         after = min(p.time for p in emulator.sent if p.time > boot)
         assert after - boot < 3.0
+    wait_until(lambda: outbox.queue_depth(db) == 0, what="every part confirmed")
     assert db.scalar("SELECT MAX(attempts) FROM outbox_parts") == 1
-    assert not emulator.text_mode and emulator.cnmi[0] == 2 and not emulator.echo  # re-initialised
+    # The last acknowledgement rebooted it too: it is set up again all the same.
+    wait_until(lambda: not emulator.text_mode and emulator.cnmi[0] == 2 and not emulator.echo,
+               what="re-initialised after the last reboot")
 
 
 def test_deaf_boot_then_rdy_restores_defaults_that_the_gateway_sets_again(db, emulator, gateways):
@@ -145,9 +148,9 @@ def test_lost_registration_holds_sends_without_spending_attempts_and_resumes(db,
     assert "registration" in modem_health.rows(db)[0]["last_error"] or "331" in modem_health.rows(db)[0]["last_error"]
     assert emulator.sent == []
     emulator.register(1)
-    wait_until(lambda: len(emulator.sent) == 3, what="sent after registration")
-    assert db.scalar("SELECT MAX(attempts) FROM outbox_parts") == 1
-    assert all(outbox.message(db, i)["state"] in ("sent", "delivered") for i in ids)
+    wait_until(lambda: all(outbox.message(db, i)["state"] in ("sent", "delivered") for i in ids),
+               what="sent after registration")
+    assert len(emulator.sent) == 3 and db.scalar("SELECT MAX(attempts) FROM outbox_parts") == 1
 
 
 def test_bare_error_and_cms_512_are_retried_with_backoff(db, emulator, gateways):
