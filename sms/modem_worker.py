@@ -334,9 +334,9 @@ class ModemWorker:
         while True:
             try:
                 return modem.open()
-            except (at.SimPinRequired, at.SimNotInserted):
+            except at.SimPinRequired:
                 raise
-            except at.AtError:
+            except at.AtError:  # a SIM "not ready" while booting included
                 if time.monotonic() >= deadline or self.link.stop_event.wait(0.5):
                     raise
 
