@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sms import health as modem_health, inbox, outbox
+from sms import health as modem_health, outbox
 from sms.emulator import Emulator
 from tests.sms.test_gateway import make_gateway, parts_to
 from tests.support.waiting import wait_until
