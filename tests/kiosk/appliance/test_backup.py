@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from kiosk.appliance import backup, backup_places, config as config_module, doctor
-from kiosk.appliance.store import open_store
 from kiosk.directory import residents
 from kiosk.dossiers import lifecycle
 from tests.conftest import ROOT
