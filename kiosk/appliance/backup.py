@@ -69,7 +69,9 @@ def take(config, kind: str = "manual", *, destination: Path | None = None, now: 
     data_dir = store.parent
     place = backup_places.find(config) if destination is None else backup_places.Place(destination, "folder")
     try:
-        place.folder.mkdir(parents=True, exist_ok=True)
+        if not place.folder.is_dir():
+            place.folder.mkdir(parents=True)
+            own_like_folder(place.folder)      # made by sudo or the upgrade: still the nightly run's
     except OSError as exc:
         raise BackupError(f"cannot use backup folder {place.folder}: {exc.strerror}") from None
     remove_stale(data_dir)
@@ -95,6 +97,7 @@ def take(config, kind: str = "manual", *, destination: Path | None = None, now: 
             raise BackupError(f"cannot write the backup to {place.folder}: {exc.strerror}") from None
     finally:
         plain.unlink(missing_ok=True)
+    own_like_folder(written)
     removed = backup_places.rotate(place.folder, config.backup.daily, config.backup.weekly, keep={written})
     result = {"file": str(written), "bytes": written.stat().st_size, "destination": place.kind,
               "folder": str(place.folder), "created": header["created"], "kind": kind, "counts": header["counts"],
