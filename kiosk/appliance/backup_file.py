@@ -144,8 +144,10 @@ def read_header(data: bytes, where: str) -> tuple[dict, bytes, bytes]:
     try:
         header = json.loads(data[len(MAGIC):end])
         kdf = header["kdf"]
-        if not (isinstance(header, dict) and kdf["name"] == "scrypt" and 2**10 <= int(kdf["n"]) <= 2**20
-                and 1 <= int(kdf["r"]) <= 32 and 1 <= int(kdf["p"]) <= 4):
+        # bounded so a hostile file cannot make scrypt take more than 64 MiB (128 * n * r bytes)
+        if not (isinstance(header, dict) and kdf["name"] == "scrypt" and 2**10 <= int(kdf["n"]) <= 2**18
+                and 1 <= int(kdf["r"]) <= 16 and int(kdf["n"]) * int(kdf["r"]) <= 2**19 and 1 <= int(kdf["p"]) <= 4
+                and isinstance(kdf["salt"], str) and isinstance(header.get("nonce"), str)):
             raise ValueError("unsupported key derivation")
     except (ValueError, KeyError, TypeError) as exc:
         raise BackupError(f"{where}: damaged backup header ({exc})") from None
@@ -160,10 +162,13 @@ def unseal(data: bytes, passphrase: str, where: str) -> tuple[dict, bytes]:
         compressed = AESGCM(key).decrypt(base64.b64decode(header["nonce"]), ciphertext, prefix)
     except InvalidTag:
         raise BackupError(f"{where}: wrong passphrase, or the file is damaged") from None
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise BackupError(f"{where}: damaged backup ({exc})") from None
     decompressor = zlib.decompressobj()
-    plaintext = decompressor.decompress(compressed, MAX_BACKUP_BYTES)
+    try:
+        plaintext = decompressor.decompress(compressed, MAX_BACKUP_BYTES)
+    except zlib.error as exc:
+        raise BackupError(f"{where}: damaged backup content ({exc})") from None
     if decompressor.unconsumed_tail or hashlib.sha256(plaintext).hexdigest() != header.get("sha256"):
         raise BackupError(f"{where}: the content does not match its checksum")
     return header, plaintext
