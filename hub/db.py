@@ -48,6 +48,20 @@ officials = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    # Set while the account is disabled: no login, no session (every lookup checks it).
+    sa.Column("disabled_at", sa.Float),
+)
+
+# Login guessing budget, one row per source address ("addr:…") and per account ("official:<id>").
+# Every attempt changes its rows in one atomic upsert before the password is checked, so
+# concurrent guesses cannot share a count (see auth.login).
+login_throttle = sa.Table(
+    "login_throttle", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lockouts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 sessions = sa.Table(
@@ -71,6 +85,9 @@ notices = sa.Table(
     sa.Column("expires_at", sa.Float),
     sa.Column("cancelled_at", sa.Float),
     sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("at_local", sa.String(16)),
+    sa.Column("every", sa.String(5), nullable=False, server_default=""),
+    sa.Column("ask", sa.String(200), nullable=False, server_default=""),
 )
 
 deliveries = sa.Table(
@@ -85,6 +102,8 @@ deliveries = sa.Table(
     sa.Column("delivered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("answers", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("detail", sa.String(120), nullable=False, server_default=""),
     sa.Index("deliveries_kiosk_state", "kiosk_id", "state"),
 )
 
@@ -106,7 +125,10 @@ audit = sa.Table(
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("action", sa.String(60), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    # The ward the action concerns; NULL is hub-wide (only hub-wide officials see it).
+    sa.Column("ward", sa.String(120)),
     sa.Index("audit_at", "at"),
+    sa.Index("audit_ward", "ward", "id"),
 )
 
 hub_state = sa.Table(

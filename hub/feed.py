@@ -16,18 +16,20 @@ import json
 import re
 import threading
 import time
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from . import auth, db
-from .contract import (EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT, HEARTBEAT_NUMBERS,
-                       HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, REPORT_STATES)
+from .contract import (ANSWER_CODE_RE, ANSWER_LIMIT, EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT,
+                       HEARTBEAT_NUMBERS, HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, REPORT_ANSWERS,
+                       REPORT_COUNTS, REPORT_DETAIL, REPORT_DETAIL_LIMIT, REPORT_STATES)
 from .admin import iso, record
 from .errors import InvalidInput, NotFound, Unauthorized
 from .settings import HubSettings
 
-DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CANCEL_MEMORY_SECONDS = 7 * 24 * 3600
 
 
@@ -37,11 +39,11 @@ def authenticate(engine: Engine, token: str | None) -> dict:
         raise Unauthorized("missing kiosk token (Authorization: Bearer …)")
     k = db.kiosks
     with db.autocommit(engine).connect() as conn:
-        row = conn.execute(sa.select(k.c.id, k.c.name, k.c.feed_version, k.c.revoked_at)
+        row = conn.execute(sa.select(k.c.id, k.c.name, k.c.ward, k.c.feed_version, k.c.revoked_at)
                            .where(k.c.token_hash == auth.token_hash(token))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("unknown or revoked kiosk token")
-    return {"id": row.id, "name": row.name, "feed_version": row.feed_version}
+    return {"id": row.id, "name": row.name, "ward": row.ward or None, "feed_version": row.feed_version}
 
 
 class PollCache:
@@ -155,8 +157,9 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                 rows = conn.execute(sa.select(n).where(n.c.id.in_(ids)).order_by(n.c.id)).mappings().all()
                 handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
                            "group": r["group_code"] or EVERYONE_CODE, "unaccented": bool(r["unaccented"]),
-                           "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"])} for r in rows]
-                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids})
+                           "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
+                           "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or ""} for r in rows]
+                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk["ward"])
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
 
 
@@ -167,12 +170,26 @@ def _count(body: dict, key: str) -> int:
     return value
 
 
+def _answers(value) -> dict:
+    """A question's counts by answer code, checked: codes like C or K2, whole numbers, a few at most."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > ANSWER_LIMIT:
+        raise InvalidInput(f"answers must be at most {ANSWER_LIMIT} code: count pairs")
+    for code in value:
+        if not isinstance(code, str) or not ANSWER_CODE_RE.match(code):
+            raise InvalidInput(f"answer code {code!r}: 1-3 capital letters or digits")
+    return {code: _count(value, code) for code in value}
+
+
 def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
     """Record a kiosk's progress on one of its notices: state and recipient/sent/delivered/failed counts."""
     state = body.get("state")
     if state not in REPORT_STATES:
         raise InvalidInput(f"state must be one of {', '.join(REPORT_STATES)}, got {state!r}")
-    counts = {key: _count(body, key) for key in ("recipients", "sent", "delivered", "failed")}
+    counts = {key: _count(body, key) for key in REPORT_COUNTS}
+    extra = {"answers": json.dumps(_answers(body.get(REPORT_ANSWERS)), sort_keys=True),
+             "detail": str(body.get(REPORT_DETAIL) or "")[:REPORT_DETAIL_LIMIT]}
     d = db.deliveries
     moment = db.now()
     with db.write(engine) as conn:
@@ -183,8 +200,9 @@ def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
         # A cancellation made on the hub stands; the kiosk's counts still update.
         new_state = "cancelled" if current.state == "cancelled" else state
         conn.execute(d.update().where(d.c.notice_id == notice_id, d.c.kiosk_id == kiosk["id"])
-                     .values(state=new_state, updated_at=moment, **counts))
-        record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts})
+                     .values(state=new_state, updated_at=moment, **counts, **extra))
+        record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts},
+               ward=kiosk["ward"])
     return {"id": notice_id, "state": new_state, **counts}
 
 
@@ -221,8 +239,20 @@ def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) ->
         conn.execute(k.update().where(k.c.id == kiosk["id"]).values(
             last_seen=moment, heartbeat=json.dumps(clean, ensure_ascii=False)))
         if previous is None or moment - previous > settings.offline_after_seconds:
-            record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")})
+            record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")},
+                   ward=kiosk["ward"])
     return {"ok": True, "server_time": iso(moment), "heartbeat_seconds": settings.heartbeat_seconds}
+
+
+def is_day(value) -> bool:
+    """True for an ISO calendar day as text, exactly: "2026-01-31" (no spaces, no 2026-13-45)."""
+    if not isinstance(value, str) or not DAY_RE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
@@ -232,8 +262,8 @@ def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
         raise InvalidInput("days must be a list of 1 to 62 daily totals")
     rows = []
     for entry in days:
-        if not isinstance(entry, dict) or not DAY_RE.match(str(entry.get("day", ""))):
-            raise InvalidInput("each day needs \"day\": \"YYYY-MM-DD\"")
+        if not isinstance(entry, dict) or not is_day(entry.get("day")):
+            raise InvalidInput("each day needs \"day\": \"YYYY-MM-DD\", a real calendar day without spaces")
         counts = {key: _count(entry, key) for key in ("requests", "requests_online", "help_tickets", "sms_parts")}
         if counts["requests_online"] > counts["requests"]:
             raise InvalidInput(f"{entry['day']}: requests_online is more than requests")
@@ -246,5 +276,5 @@ def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
                                    .values(updated_at=moment, **counts)).rowcount
             if not updated:
                 conn.execute(s.insert().values(kiosk_id=kiosk["id"], day=day, updated_at=moment, **counts))
-        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]})
+        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]}, ward=kiosk["ward"])
     return {"ok": True, "days": len(rows)}

@@ -260,11 +260,21 @@ class Sync:
             self.client.report(notice_id, {"state": "expired"})
             return False
         group = notice.get("group") or directory.EVERYONE_CODE
+        if notice.get("at") or notice.get("every") or notice.get("ask"):
+            return self._schedule(notice_id, notice, group)
         try:
             phones = directory.recipients(self.db, group)
         except NotFound:
             log.warning("hub notice %s is for group %s, which this kiosk does not have", notice_id, group)
             phones = []
+        refusal = None if notice.get("urgent") else _over_budget(self.db, self.config, notice, len(phones))
+        if refusal:  # on the board (free), not by SMS; the console shows why
+            notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id), urgent=False,
+                         group_code=group, expires_at=expires, posted_by="hub")
+            self._report(notice_id, {"state": "refused", "recipients": len(phones), "sent": 0, "delivered": 0,
+                                     "failed": 0, contract.REPORT_DETAIL: refusal[:contract.REPORT_DETAIL_LIMIT]})
+            self._refused.add(notice_id)
+            return True
         try:
             with self.db.transaction():
                 notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id),
@@ -287,8 +297,34 @@ class Sync:
         self._report(notice_id, notice_counts(self.db, notice_id))
         return True
 
+    def _schedule(self, notice_id: int, notice: dict, group: str) -> bool:
+        """A hub notice with a time, a repeat or a question: scheduled here, in this kiosk's own timezone
+        (its question's replies are counted here; only the counts go back)."""
+        from kiosk.notices import delivery, schedule
+        try:
+            send = schedule.create(self.db, self.config, notice["text"], group=group, at=notice.get("at"),
+                                   every=notice.get("every") or "", urgent=bool(notice.get("urgent")),
+                                   unaccented=bool(notice.get("unaccented")), ask=notice.get("ask") or None,
+                                   source="hub",
+                                   external_id=str(notice_id), created_by="hub")
+        except TdpError as exc:
+            log.warning("hub notice %s not scheduled: %s", notice_id, exc)
+            self._report(notice_id, {"state": "refused", "recipients": 0, "sent": 0, "delivered": 0, "failed": 0,
+                                     contract.REPORT_DETAIL: str(exc)[:contract.REPORT_DETAIL_LIMIT]})
+            self._refused.add(notice_id)
+            return True
+        self._report(notice_id, delivery.hub_counts(self.db, send["id"]))
+        return True
+
     def apply_cancel(self, notice_id: int) -> bool:
         """Withdraw a cancelled notice's unsent SMS and take it off the board; True if that changed anything."""
+        from kiosk.notices import delivery, schedule
+        scheduled = schedule.by_external(self.db, "hub", str(notice_id))
+        if scheduled is not None:
+            if not schedule.cancel(self.db, scheduled["id"])["cancelled"]:
+                return False
+            self._report(notice_id, {**delivery.hub_counts(self.db, scheduled["id"]), "state": "cancelled"})
+            return True
         try:
             changed = notices.cancel(self.db, source="hub", external_id=str(notice_id))
         except NotFound:
@@ -313,6 +349,17 @@ class Sync:
                 continue
             counts = notice_counts(self.db, notice_id)
             if row["cancelled_at"]:
+                counts["state"] = "cancelled"
+            if self._reported.get(notice_id) != counts:
+                self._report(notice_id, counts)
+                sent += 1
+        from kiosk.notices import delivery, schedule
+        for send in schedule.hub_sends(self.db, since):
+            notice_id = int(send["external_id"])
+            if notice_id in self._refused:
+                continue
+            counts = delivery.hub_counts(self.db, send["id"])
+            if send["state"] == "cancelled":
                 counts["state"] = "cancelled"
             if self._reported.get(notice_id) != counts:
                 self._report(notice_id, counts)
@@ -388,6 +435,21 @@ class Sync:
             conn.execute("INSERT INTO sync_state (key, value, updated_at) VALUES ('hub', ?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                          (state, clock.utc_stamp()))
+
+
+def _over_budget(db: Database, config: Config, notice: dict, recipients: int) -> str | None:
+    """Why this kiosk refuses a non-urgent hub notice (its monthly SMS budget), or None."""
+    from sms.segments import SegmentError, segment
+    from kiosk.notices import budget
+    try:
+        parts = segment(notice["text"], unaccented=bool(notice.get("unaccented"))).count
+    except (SegmentError, ValueError):
+        return None  # the outbox refuses it below, with its own reason
+    try:
+        budget.check(db, config, parts * recipients)
+    except budget.BudgetExceeded as exc:
+        return str(exc)
+    return None
 
 
 def hub_state(db: Database, config: Config) -> bool | None:

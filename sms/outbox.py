@@ -662,3 +662,25 @@ def wait_final(db: Database, first_id: int, last_id: int, seconds: float) -> dic
         error = next((states[s]["error"] for s in ("failed", "expired", "cancelled") if s in states), "")
         return {"ok": False, "parts": counts, "error": f"{failed} parts not sent: {error}"}
     return {"ok": True, "parts": counts}
+
+
+# --- queries for the kiosk's notices (budget, digest) -------------------------------------------
+
+SPENT_STATES = ("queued", "sending", "sent", "delivered")
+
+
+def parts_spent(db: Database, since_ts: float, until_ts: float) -> int:
+    """SMS parts of messages created in [since_ts, until_ts) (Unix s) that are sent or still to be
+    sent: what the month's SMS budget counts (cancelled, expired and failed parts cost nothing)."""
+    marks = ", ".join("?" * len(SPENT_STATES))
+    return db.scalar(f"SELECT COUNT(*) FROM outbox_parts p JOIN outbox_messages m ON m.id = p.message_id"
+                     f" WHERE m.created_ts >= ? AND m.created_ts < ? AND p.state IN ({marks})",
+                     (since_ts, until_ts, *SPENT_STATES)) or 0
+
+
+def failed_keys(db: Database, since_ts: float, until_ts: float) -> list[str]:
+    """Keys of messages created in [since_ts, until_ts) with a failed or expired part."""
+    return [row["key"] for row in db.query(
+        "SELECT DISTINCT m.key FROM outbox_messages m JOIN outbox_parts p ON p.message_id = m.id"
+        " WHERE m.created_ts >= ? AND m.created_ts < ? AND m.key IS NOT NULL"
+        " AND p.state IN ('failed', 'expired')", (since_ts, until_ts))]

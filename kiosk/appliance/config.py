@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import stat
 import tomllib
 import types
 import typing
@@ -128,6 +129,17 @@ class Requests:
 
 
 @dataclass
+class Notices:
+    late_hours: int = setting(48, "A scheduled notice the kiosk missed (switched off) still goes this many hours late; after that it is skipped.")
+    question_hours: int = setting(48, "Hours a question (--ask) stays open for replies before the tally is texted to the official.")
+    digest_hour: int = setting(20, "Hour (local, 0-23) of the group leader's evening digest SMS; -1 turns it off.")
+    budget_parts: int = setting(0, "Monthly SMS budget in parts; 0 means no budget in parts.")
+    budget_dong: int = setting(0, "Monthly SMS budget in VND (parts x sms.price_per_part); 0 means none; the lower of the two applies.")
+    budget_warn_percent: int = setting(80, "Share of the monthly budget (percent) at which the group leader is warned by SMS.")
+    household_price: int = setting(3000, "What Cong dan dien tu charges a household a month, in VND: the ward report's comparison.")
+
+
+@dataclass
 class Official:
     name: str = setting("", "Official's name, used in replies and the audit log.")
     phone: str = setting("", "Official's mobile phone; commands are accepted only from it.")
@@ -241,6 +253,7 @@ class Config:
     requests: Requests = field(default_factory=Requests)
     relay: Relay = field(default_factory=Relay)
     otp: Otp = field(default_factory=Otp)
+    notices: Notices = field(default_factory=Notices)
     gpio: Gpio = field(default_factory=Gpio)
     hub: Hub = field(default_factory=Hub)
     hub_server: HubServer = field(default_factory=HubServer)
@@ -257,10 +270,11 @@ def load(path: str | os.PathLike | None = None) -> Config:
         return Config()
     file = Path(chosen).expanduser()
     try:
-        with open(file, "rb") as handle:
-            raw = tomllib.load(handle)
+        raw = tomllib.loads(read_bounded(file).decode("utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{file}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     except OSError as exc:
@@ -268,6 +282,24 @@ def load(path: str | os.PathLike | None = None) -> Config:
     config = _build(Config, raw, str(file), "")
     config.source = str(file)
     return config
+
+
+MAX_CONFIG_BYTES = 256 * 1024
+
+
+def read_bounded(file: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; ConfigError for a device, FIFO or
+    folder (a symlink to /dev/zero would otherwise be read forever) or a file too large."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore the flag.
+    descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigError(f"{file}: not a regular file (a device, pipe or folder cannot be a config)")
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ConfigError(f"{file}: over {limit // 1024} KB; a config file is a few KB of TOML")
+    return data
 
 
 def from_dict(raw: dict, source: str = "(dict)") -> Config:

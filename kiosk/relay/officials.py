@@ -3,6 +3,7 @@
     TB <PIN> <GROUP|TATCA> <text>   broadcast a notice           KC …  the same, urgent
     HUY <PIN> <notice id>           cancel what is not sent yet  TT <PIN>    status
     NHOM <PIN>                      groups and member counts     XN <code>   confirm a large broadcast
+    HG <PIN> <GROUP> <ddmm> <hhmm> <text>  schedule a notice      HH <PIN> <id>  cancel it (kiosk/notices/sms_commands.py)
 
 Only numbers on `[[relay.officials]]` reach this module (kiosk.relay.router decides). Why a PIN
 although the number is checked: caller ID can be spoofed, so the number alone would let a
@@ -31,13 +32,13 @@ from sms.storage import Database, Migration
 from kiosk.appliance.config import Config, Official
 from kiosk.directory import phone as phones
 from kiosk.directory import residents as directory
-from kiosk.errors import NotFound
-from kiosk.notices import board as notices
+from kiosk.errors import NotFound, TdpError
+from kiosk.notices import board as notices, budget, questions, sms_commands
 from kiosk.relay import texts
 from kiosk.relay.texts import Reply
 from kiosk.text import clean, fold
 
-OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN")
+OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN", *sms_commands.COMMANDS)
 CODE_ALPHABET = "ACEFHJKMNPRTUVWXY3479"  # none of 0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, 6/G: 21**6 = 86 million codes
 CODE_LENGTH = 6
 _CODE_TRIES = 20
@@ -149,6 +150,8 @@ class Relay:
             return self._cancel(official, sender, args)
         if command == "TT":
             return self._status(official, sender)
+        if command in sms_commands.COMMANDS:  # HG/HH: scheduled notices (kiosk/notices/sms_commands.py)
+            return [Reply(sender, t) for t in sms_commands.handle(self, official, sender, command, args)]
         return self._groups(official, sender)
 
     # -- commands ---------------------------------------------------------------------------------
@@ -190,6 +193,13 @@ class Relay:
                           kind="refusal")]
         everyone = group_code == directory.EVERYONE_CODE
         recipients = directory.recipients(self.db, None if everyone else group_code)
+        if not urgent:
+            try:
+                budget.check(self.db, self.config, parts * len(recipients), self.now)
+            except TdpError as exc:  # the month's SMS budget: the official hears why; KC still goes
+                self.audit(sender, official.name, command, "refused", "budget", texts.bounded(str(exc), 200))
+                return [Reply(sender, texts.OVER_BUDGET.format(reason=texts.bounded(exc.vietnamese, 100)),
+                              kind="refusal")]
         with self.db.transaction() as conn:
             broadcast_id = conn.execute(
                 "INSERT INTO relay_broadcasts (official, sender, group_code, text, urgent, recipients, parts, state, "
@@ -269,8 +279,10 @@ class Relay:
             pieces.append(f"#{row['id']} {row['group_code']} {counts.get('sent', 0) + counts.get('delivered', 0)}"
                           f" gui/{counts.get('delivered', 0)} nhan/{counts.get('failed', 0)} loi")
         self.audit(sender, official.name, "TT", "ok")
+        tallies = questions.summary_for(self.db, sender)  # answers to this official's questions (--ask)
         return [Reply(sender, texts.STATUS.format(depth=outbox.queue_depth(self.db),
-                                                  latest="; ".join(pieces) or "Chua co TB nao."))]
+                                                  latest="; ".join(pieces) or "Chua co TB nao.")
+                      + (f" {texts.bounded(tallies, 200)}." if tallies else ""))]
 
     def _groups(self, official: Official, sender: str) -> list[Reply]:
         self.audit(sender, official.name, "NHOM", "ok")
