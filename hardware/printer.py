@@ -53,11 +53,12 @@ JOB_OPTIONS = {"pdftops-renderer": "pdftops"}
 
 
 class PrinterError(HardwareError):
-    """A print did not happen. `vi` is for the kiosk screen, `en` for logs and the CLI."""
+    """A print did not happen. `vietnamese` is for the kiosk screen, `message` for logs and the CLI
+    (the same convention as kiosk's TdpError and hub's HubError)."""
 
-    def __init__(self, en: str, vi: str, reasons: tuple[str, ...] = ()):
-        self.en, self.vi, self.reasons = en, vi, reasons
-        super().__init__(f"{en} ({vi})")
+    def __init__(self, message: str, vietnamese: str, reasons: tuple[str, ...] = ()):
+        self.message, self.vietnamese, self.reasons = message, vietnamese, reasons
+        super().__init__(f"{message} ({vietnamese})")
 
 
 class PrinterUnavailable(PrinterError):

@@ -40,9 +40,17 @@ class _NamedGlyphTTFont(TTFont):
 
 
 @lru_cache(maxsize=1)
-def _register_fonts() -> None:
+def register_fonts() -> tuple[str, str]:
+    """Register the glyph-named DejaVu Sans faces with reportlab once; returns (regular, bold).
+
+    Every PDF the appliance makes (receipts, the ward report, the rota sheet) uses these, so
+    Vietnamese survives CUPS's PostScript round trip everywhere."""
     for bold, name in FONT_NAMES.items():
         pdfmetrics.registerFont(_NamedGlyphTTFont(name, font_path(bold)))
+    regular, bold = FONT_NAMES[False], FONT_NAMES[True]
+    # So that <b> inside a Paragraph picks the bold face instead of silently staying regular.
+    pdfmetrics.registerFontFamily(regular, normal=regular, bold=bold, italic=regular, boldItalic=bold)
+    return regular, bold
 
 
 class _PdfSurface:
@@ -70,7 +78,7 @@ class _PdfSurface:
 
 def render_pdf(doc: Document, paper: Paper) -> bytes:
     """The document as PDF bytes on `paper` (roll: page height fitted to the content)."""
-    _register_fonts()
+    register_fonts()
     margin = paper.margin_pt
     base = paper.base_pt
     if paper.is_roll:

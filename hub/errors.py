@@ -4,18 +4,15 @@
 class HubError(Exception):
     """Root of every error the hub raises on purpose; its message is for the user.
 
-    `vi` is the same message in Vietnamese for the web console (None: the English one is shown).
+    `vietnamese` is the same message in Vietnamese for the web console (the English one when a
+    raise site gives none): the same convention as kiosk's TdpError and hardware's PrinterError.
     """
 
     status = 400
 
-    def __init__(self, message: str, vi: str | None = None):
+    def __init__(self, message: str, vietnamese: str | None = None):
         super().__init__(message)
-        self.vi = vi
-
-    @property
-    def vietnamese(self) -> str:
-        return self.vi or str(self)
+        self.vietnamese = vietnamese or message
 
 
 class InvalidInput(HubError, ValueError):

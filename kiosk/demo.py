@@ -7,7 +7,10 @@ Most residents consent to SMS; a few never did and two withdrew by SMS, so conse
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 from sms.storage import Database
 
@@ -15,6 +18,11 @@ from kiosk.directory import residents as directory
 from kiosk.directory import phone as phones
 from kiosk.appliance.config import Config
 from kiosk.directory.residents import Consent
+from kiosk import clock
+from kiosk.dossiers import lifecycle as dossiers, tracking
+from kiosk.errors import InvalidInput
+from kiosk.notices import board as notices
+from kiosk.volunteers import duty, people as volunteers, rota
 
 SEED = 2024
 HOUSEHOLDS = 40
@@ -73,12 +81,11 @@ def seed(db: Database, config: Config) -> dict:
             directory.ensure_group(db, name, code)
         household_ids = []
         for address in addresses:
-            row = db.query_one("SELECT id FROM households WHERE address = ?", (address,))
-            if row is None:
-                household_ids.append(directory.add_household(db, address, config.site.residential_group))
+            household_id = directory.household_at(db, address)
+            if household_id is None:
+                household_id = directory.add_household(db, address, config.site.residential_group)
                 added["households"] += 1
-            else:
-                household_ids.append(row["id"])
+            household_ids.append(household_id)
         for index, person in enumerate(people):
             consent = None if index % (len(people) // NEVER_CONSENTED) == 7 else \
                 Consent(True, "import", "dữ liệu mẫu (demo)")
@@ -90,13 +97,7 @@ def seed(db: Database, config: Config) -> dict:
                 added["residents"] += 1
                 if consent is not None and index % (len(people) // WITHDREW_BY_SMS) == 11:
                     directory.set_consent(db, person.phone, Consent(False, "sms", "HUY (demo)"))
-    totals = db.query_one("SELECT COUNT(*) AS residents, COALESCE(SUM(consent), 0) AS consenting FROM residents")
-    return {
-        "households": db.scalar("SELECT COUNT(*) FROM households"),
-        "residents": totals["residents"], "consenting": totals["consenting"],
-        "groups": len(directory.list_groups(db)),
-        "added": added,
-    }
+    return {**directory.totals(db), "groups": len(directory.list_groups(db)), "added": added}
 
 
 def _people(rng: random.Random) -> tuple[list[_Person], list[str]]:
@@ -161,3 +162,85 @@ def _memberships(rng: random.Random, person: _Person) -> set[str]:
     if person.age >= 30 and rng.random() < 0.15:
         groups.add("CB")
     return groups
+
+
+# --- the demo's data directory, config and a ward in use ------------------------------------
+
+MARKER = ".tdp-demo"
+
+
+def prepare(data_dir: Path) -> Path:
+    """Wipe (only if it is ours) and create the demo directory; write its config; return the config path."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            raise InvalidInput(f"{data_dir} is not empty and is not a demo directory; choose another --data")
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("created by `tdp demo`; wiped by the next run\n", encoding="utf-8")
+    config_path = data_dir / "tdp.toml"
+    config_path.write_text(DEMO_CONFIG.format(db=(data_dir / "tdp.sqlite3").resolve()), encoding="utf-8")
+    return config_path
+
+
+DEMO_CONFIG = """# Written by `tdp demo`. A demo ward on the emulated modem, receipts saved as PDF files.
+[site]
+ward = "Phường Bách Khoa"
+residential_group = "Tổ dân phố số 1"
+kiosk_name = "demo"
+
+[storage]
+path = "{db}"
+
+[modem]
+port = "emulator"
+
+[printer]
+queue = ""
+
+[relay]
+group_leader_phone = "0912 000 001"
+police_phone = "0912 000 113"
+
+[[relay.officials]]
+name = "Trần Văn Tổ (tổ trưởng, demo)"
+phone = "0912 000 001"
+pin = "2468"
+"""
+
+
+DEMO_PIN = "2468"
+DEMO_VOLUNTEERS = [
+    ("Đỗ Minh Tâm", "0966 100 201", "leader", ("vneid", "cu_tru"), "T2-CN sáng chiều tối"),
+    ("Phạm Thu Hà", "0966 100 202", "member", ("bao_tro_xa_hoi",), "T2-T6 tối; T7 CN sáng"),
+    ("Nguyễn Đức Huy", "0966 100 203", "member", ("vneid",), "T2-CN sáng chiều tối"),
+    ("Lê Ngọc Anh", "0966 100 204", "member", ("dat_dai", "ho_tich"), "T7 CN sáng chiều"),
+    ("Vũ Hồng Nhung", "0966 100 205", "member", ("vneid", "ho_tich"), "T2-T6 chiều tối"),
+]
+DEMO_NOTICES = [
+    ("Mời các hộ dự họp tổ dân phố lúc 19h30 thứ Sáu tại Nhà văn hóa.", False),
+    ("Cắt điện từ 8h đến 11h sáng Chủ nhật để bảo dưỡng trạm biến áp.", True),
+    ("Hạn nộp thuế sử dụng đất phi nông nghiệp năm nay là ngày 31/12.", False),
+]
+
+
+def seed_activity(store, config) -> dict:
+    """What a ward in use has besides residents: volunteers (PIN 2468), this week's rota, a few
+    requests at different stages and notices on the board."""
+    for name, phone, role, skills, availability in DEMO_VOLUNTEERS:
+        volunteers.upsert(store, volunteers.NewVolunteer(name, phone, "Tổ CNS số 1", role, skills, availability))
+        volunteers.set_pin(store, phone, DEMO_PIN)
+    today = clock.local_today(config.site.timezone)
+    rota.plan(store, config, today, today + timedelta(days=6))
+    duty.check_in(store, DEMO_VOLUNTEERS[0][1], DEMO_PIN, config.volunteers)
+    prefix = tracking.prefix_for(config.site.residential_group)
+    requests = [("CT-TAMTRU", "Hoàng Văn Nam", "0977 200 301", []),
+                ("HT-KS", "Bùi Thị Thảo", "0977 200 302", ["forwarded"]),
+                ("BTXH-HUUTRI", "Ngô Văn Lộc", "0977 200 303", ["forwarded", "result_ready"])]
+    for procedure, name, phone, steps in requests:
+        dossier = dossiers.create(store, procedure_code=procedure, full_name=name, phone=phone, prefix=prefix,
+                                  timezone=config.site.timezone, volunteer=DEMO_VOLUNTEERS[0][0])
+        for status in steps:
+            dossiers.update_status(store, dossier.code, status, by=DEMO_VOLUNTEERS[0][0], prefix=prefix)
+    for text, urgent in DEMO_NOTICES:
+        notices.post(store, text, source="local", urgent=urgent, posted_by="Tổ trưởng")
+    return {"volunteers": len(DEMO_VOLUNTEERS), "requests": len(requests), "notices": len(DEMO_NOTICES)}

@@ -322,8 +322,7 @@ class Sync:
         """Report counts of recent hub notices whose counts changed since last reported; returns how many."""
         since = (datetime.now(timezone.utc) - timedelta(days=TRACK_DAYS)).isoformat(timespec="seconds")
         sent = 0
-        for row in self.db.query("SELECT external_id, cancelled_at FROM notices WHERE source = 'hub' "
-                                 "AND created_at >= ?", (since,)):
+        for row in notices.recent_from(self.db, "hub", since):
             notice_id = int(row["external_id"])
             if notice_id in self._refused:
                 continue

@@ -69,6 +69,7 @@ class Sms:
     send_timeout_seconds: float = setting(60.0, "Longest wait for the modem to accept one part (AT+CMGS), in seconds.")
     recovery_seconds: float = setting(2.0, "Pause before the first modem recovery step, in seconds; later steps wait 5x and 15x, a dead modem 150x.")
     incomplete_after_minutes: float = setting(10.0, "Minutes to wait for the missing parts of a received message before delivering it flagged incomplete.")
+    retention_days: float = setting(30.0, "Days finished outbox messages and handled inbox messages are kept before the gateway purges them (personal data); 0 keeps them forever.")
 
 
 @dataclass
@@ -142,11 +143,20 @@ class Relay:
     officials: list[Official] = setting([], "Officials allowed to send SMS commands ([[relay.officials]]).")
     routes: list[Route] = setting([], "Keyword routes for residents' SMS ([[relay.routes]]); TAMTRU → police is built in.")
     pin_failures_per_hour: int = setting(5, "Wrong PINs from one number within an hour before it is locked out.")
-    reply_interval_seconds: int = setting(60, "At most one automatic reply per resident's number in this many seconds.")
+    reply_interval_seconds: int = setting(60, "At most one automatic reply (and one forward) per resident's number in this many seconds.")
+    replies_per_hour: int = setting(10, "Automatic SMS (replies, refusals, forwards, alerts) one incoming number may cause in any hour, officials included; beyond it they are logged, never sent.")
+    audit_retention_days: int = setting(180, "Days the relay audit log keeps its lines (kiosk.relay.router.purge).")
     confirm_above: int = setting(50, "Broadcasts to more recipients than this need an XN confirmation.")
     confirm_minutes: int = setting(10, "Minutes a broadcast waits for its XN confirmation.")
     group_leader_phone: str = setting("", "Residential-group leader's phone: unrouted texts and alerts go here.")
     police_phone: str = setting("", "Area police officer's phone: TAMTRU declarations go here.")
+
+
+@dataclass
+class Otp:
+    codes_per_phone_per_hour: int = setting(3, "Verification codes texted to one phone in any hour.")
+    codes_per_kiosk_per_hour: int = setting(20, "Verification codes this kiosk texts in any hour, to all phones together.")
+    cooldown_seconds: int = setting(60, "Seconds between two codes to the same phone (\"Gửi lại mã\").")
 
 
 @dataclass
@@ -206,6 +216,7 @@ class Config:
     report: Report = field(default_factory=Report)
     relay: Relay = field(default_factory=Relay)
     notices: Notices = field(default_factory=Notices)
+    otp: Otp = field(default_factory=Otp)
     gpio: Gpio = field(default_factory=Gpio)
     hub: Hub = field(default_factory=Hub)
     hub_server: HubServer = field(default_factory=HubServer)

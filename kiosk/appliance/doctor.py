@@ -121,8 +121,7 @@ def check_modem(config, *, command_timeout: float = 3.0) -> Check:
     from sms.errors import SmsError
     from sms.modem import Modem
     if service_active("tdp-gateway.service"):
-        return _ok("modem", "The SMS gateway is running and owns the modem: see `tdp sms status`.",
-                   "Dịch vụ SMS đang chạy và giữ modem: xem `tdp sms status`.")
+        return gateway_modem_check(config)
     emulator = None
     port = config.modem.port
     if port == "emulator":
@@ -184,6 +183,59 @@ def check_modem(config, *, command_timeout: float = 3.0) -> Check:
                     'On the Pi set [modem] port = "/dev/serial0" (the HAT).',
                     'Trên máy Pi đặt [modem] port = "/dev/serial0".', **facts)
     return _ok("modem", f"Modem answers: {summary}.", f"Modem trả lời: {summary}.", **facts)
+
+
+# What the running gateway's health row says, as (status, English, Vietnamese, fix, sửa); see
+# sms/health.py for the states. {model}, {error}… come from the row.
+_GATEWAY_STATES = {
+    "rebooting": (WARN, "Modem on {port} is rebooting or its port is re-enumerating ({error}); sending resumes by itself.",
+                  "Modem ở {port} đang khởi động lại; sẽ tự gửi tiếp.",
+                  "If this repeats, give the HAT a stronger 5 V supply (it reboots on brown-outs).",
+                  "Nếu lặp lại, dùng nguồn 5 V khoẻ hơn cho modem."),
+    "unregistered": (WARN, "Modem on {port} lost the network ({error}); SMS are held, no attempt is spent.",
+                     "Modem ở {port} mất sóng mạng; tin nhắn được giữ lại.",
+                     "Check the antenna and that the SIM is active with the carrier.",
+                     "Kiểm tra ăng-ten và SIM còn hoạt động."),
+    "recovering": (WARN, "Modem on {port} does not answer; the gateway is recovering it ({error}). SMS stay queued.",
+                   "Modem ở {port} không trả lời; đang khôi phục. Tin nhắn được giữ.",
+                   "Wait a minute; if it ends dead, power-cycle the modem.", "Chờ một phút; nếu vẫn lỗi, tắt/bật lại modem."),
+    "sim_locked": (FAIL, "The SIM in the modem on {port} asks for its PIN.", "SIM ở {port} đòi mã PIN.",
+                   "Set [modem] sim_pin in tdp.toml, or remove the PIN in a phone.",
+                   "Điền [modem] sim_pin trong tdp.toml, hoặc bỏ mã PIN bằng điện thoại."),
+    "no_sim": (FAIL, "The modem on {port} has no SIM card that answers.", "Modem ở {port} không có SIM.",
+               "Power off, seat the SIM; SMS wait in the queue meanwhile.", "Tắt máy, lắp lại SIM; tin nhắn được giữ."),
+    "dead": (FAIL, "Modem on {port} is dead after every recovery step ({error}); SMS stay queued.",
+             "Modem ở {port} không hoạt động; tin nhắn được giữ trong hàng đợi.",
+             "Seat the HAT, check its power LED, then restart tdp-gateway.",
+             "Kiểm tra mạch modem và đèn nguồn, rồi khởi động lại tdp-gateway."),
+}
+
+
+def gateway_modem_check(config) -> Check:
+    """The modem as the running gateway reports it (its health rows): one line for the worst."""
+    from kiosk.appliance.store import open_store
+    from sms import health as modem_health
+    try:
+        with open_store(config.storage.path) as db:
+            rows = modem_health.rows(db)
+    except Exception as exc:  # the store is checked on its own; say only what this check knows
+        rows, problem = [], str(exc)
+    else:
+        problem = "no modem has reported yet"
+    order = ["dead", "no_sim", "sim_locked", "recovering", "unregistered", "rebooting"]
+    worst = min(rows, key=lambda r: order.index(r["state"]) if r["state"] in order else len(order), default=None)
+    if worst is None:
+        return _bad("modem", WARN, f"The SMS gateway is running but {problem}.", "Dịch vụ SMS đang chạy nhưng chưa có modem báo.",
+                    "Wait a minute, then see `tdp sms status`.", "Chờ một phút, rồi xem `tdp sms status`.")
+    facts = {key: worst[key] for key in ("port", "state", "model", "operator", "registration", "signal", "last_error")}
+    if worst["state"] in _GATEWAY_STATES:
+        status, en, vi, fix_en, fix_vi = _GATEWAY_STATES[worst["state"]]
+        error = (worst["last_error"] or "no detail").splitlines()[0][:160]
+        return _bad("modem", status, en.format(port=worst["port"], error=error), vi.format(port=worst["port"]),
+                    fix_en, fix_vi, **facts)
+    summary = (f"{worst['model'] or 'modem'} on {worst['port']}: {worst['state']}, {worst['registration'] or '?'} "
+               f"on {worst['operator'] or '?'}, signal {worst['signal'] if worst['signal'] is not None else '?'}/31")
+    return _ok("modem", f"The SMS gateway owns the modem: {summary}.", f"Dịch vụ SMS giữ modem: {summary}.", **facts)
 
 
 PRINTER_STATES = {3: "idle", 4: "printing", 5: "stopped"}

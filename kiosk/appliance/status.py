@@ -33,7 +33,7 @@ def led_health(snapshot: dict, config: Config, *, help_called: bool = False):
 
 
 def on_duty_names(db) -> list[str]:
-    from kiosk.volunteers.people import on_duty
+    from kiosk.volunteers.duty import on_duty
     return [person["name"] for person in on_duty(db)]
 
 

@@ -26,6 +26,7 @@ SCHEMA = [
     ("kiosk.registration", "kiosk.directory.registration"),
     ("kiosk.relay", "kiosk.relay.officials"),
     ("kiosk.keywords", "kiosk.relay.residents"),
+    ("kiosk.relay.budget", "kiosk.relay.budget"),
     ("kiosk.dossiers", "kiosk.dossiers.lifecycle"),
     ("kiosk.receipts", "kiosk.dossiers.receipts"),
     ("kiosk.notices", "kiosk.notices.board"),

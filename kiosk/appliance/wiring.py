@@ -34,41 +34,67 @@ def modem_ports(config, ports: list[str] | None, stack: ExitStack) -> tuple[list
     return resolved, names
 
 
-def power_key(config, stack: ExitStack):
-    """The HAT's PWRKEY as a callable taking the modem's model (so per-model pulses apply), or None
-    when GPIO is off or no power key is wired."""
+def power_key(config, stack: ExitStack, settle_s: float = 10.0):
+    """The HAT's PWRKEY as a callable `power_cycle(model)`, built once per process, so the pulses
+    of the modem's model apply (hardware.gpio.MODEL_PULSES, `[gpio] power_key_models`); None when
+    GPIO is off or no power key is wired. `settle_s`: seconds between the off and on pulses."""
     if not config.gpio.enabled or not config.gpio.modem_power_key:
         return None
     from kiosk.appliance.devices import Appliance
     appliance = stack.enter_context(Appliance.from_config(config.gpio, parts=("power_key",)))
-    return lambda model="": appliance.power_cycle(model)
+
+    def power_cycle(model: str) -> None:
+        appliance.power_cycle(model, settle_s=settle_s)
+    return power_cycle
 
 
-def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, *, now=None, **overrides):
-    """A Gateway from config, closed with `stack`.
-
-    Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox. Its
-    housekeeping tick also runs the notices' schedule, questions and digest (kiosk.notices), at
-    `now()` (a UTC datetime; the clock by default), before any `on_tick` given."""
-    resolved, names = modem_ports(config, ports, stack)
+def gateway_settings(config, ports: list[str], names: list[str], **overrides) -> sms_gateway.GatewaySettings:
+    """The gateway's settings from the kiosk's config ([modem], [sms], [site]); `overrides` are
+    GatewaySettings fields (tests shorten delays this way)."""
     sms = config.sms
-    cycle = power_key(config, stack)
-    options = dict(baudrate=config.modem.baudrate, rtscts=config.modem.rtscts, sim_pin=config.modem.sim_pin,
-                   max_attempts=sms.max_attempts, quiet_start=sms.quiet_start, quiet_end=sms.quiet_end,
-                   timezone_name=config.site.timezone, parts_per_minute=sms.parts_per_minute,
-                   validity_hours=sms.validity_hours, backoff_base=sms.retry_seconds,
-                   send_timeout=sms.send_timeout_seconds, inbox_timeout_seconds=sms.incomplete_after_minutes * 60,
-                   recovery_delays=tuple(sms.recovery_seconds * k for k in (1, 5, 15)),
-                   dead_retry_seconds=sms.recovery_seconds * 150,
-                   power_cycle={names[0]: cycle} if cycle else None)
+    fields = dict(
+        ports=tuple(ports), names=tuple(names), baudrate=config.modem.baudrate, rtscts=config.modem.rtscts,
+        sim_pin=config.modem.sim_pin, max_attempts=sms.max_attempts, quiet_start=sms.quiet_start,
+        quiet_end=sms.quiet_end, timezone=config.site.timezone, parts_per_minute=sms.parts_per_minute,
+        validity_hours=sms.validity_hours, backoff_base=sms.retry_seconds, send_timeout=sms.send_timeout_seconds,
+        inbox_timeout_seconds=sms.incomplete_after_minutes * 60,
+        recovery_delays=tuple(sms.recovery_seconds * k for k in (1, 5, 15)),
+        dead_retry_seconds=sms.recovery_seconds * 150,
+        retention=sms_gateway.Retention(outbox_days=sms.retention_days, inbox_days=sms.retention_days))
+    fields.update(overrides)
+    return sms_gateway.GatewaySettings(**fields)
+
+
+def kiosk_housekeeping(config) -> list:
+    """The kiosk's own purges, run by the gateway with its retention purge: the relay's audit
+    log and reply-budget charges past their retention."""
+    from kiosk.relay import router
+
+    def relay_retention(db) -> int:
+        return sum(router.purge(db, config).values())
+    return [relay_retention]
+
+
+def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, *, handlers=None,
+                  on_tick=None, housekeeping=None, power_settle_s: float = 10.0, now=None, **overrides):
+    """A Gateway from config, closed with `stack`. `overrides` are GatewaySettings fields.
+
+    Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox.
+    The power key goes to the first (HAT) modem only: extra ports are USB dongles. Each
+    housekeeping tick also runs the notices' schedule, questions and digest (kiosk.notices) at
+    `now()` (a UTC datetime; the clock by default), then `on_tick`."""
+    resolved, names = modem_ports(config, ports, stack)
+    cycle = power_key(config, stack, settle_s=power_settle_s)
     from kiosk.notices.housekeeping import ticker
-    overrides["on_tick"] = notices_tick = ticker(config, store_path, now, then=overrides.get("on_tick"))
+    notices_tick = ticker(config, store_path, now, then=on_tick)
     stack.callback(notices_tick.close)
-    options.update(overrides)
-    if "handlers" not in options:
-        from kiosk.relay.residents import make_handler  # residents' keywords and officials' commands
-        options["handlers"] = [make_handler(config), *inbox.registered_handlers()]
-    return sms_gateway.Gateway(store_path, resolved, names=names, **options)
+    if handlers is None:
+        from kiosk.relay.router import make_handler  # residents' keywords and officials' commands
+        handlers = [make_handler(config), *inbox.registered_handlers()]
+    return sms_gateway.Gateway(store_path, gateway_settings(config, resolved, names, **overrides),
+                               handlers=handlers, power_cycle={names[0]: cycle} if cycle else None,
+                               on_tick=notices_tick,
+                               housekeeping=kiosk_housekeeping(config) if housekeeping is None else housekeeping)
 
 
 def start_kiosk_devices(config, stack: ExitStack) -> None:

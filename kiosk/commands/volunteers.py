@@ -6,6 +6,7 @@ import sys
 
 from kiosk.directory import phone as phones
 from kiosk.volunteers import people as vols
+from kiosk.volunteers import duty
 from ..errors import InvalidInput
 
 
@@ -102,20 +103,20 @@ def _set_pin(ctx):
 
 
 def _check_in(ctx):
-    result = vols.check_in(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
+    result = duty.check_in(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
     ctx.emit({"name": result["volunteer"]["name"], "checked_in_at": result["checked_in_at"]},
              f"{result['volunteer']['name']} checked in")
 
 
 def _check_out(ctx):
-    result = vols.check_out(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
+    result = duty.check_out(ctx.store, ctx.args.who, _read_pin(ctx), ctx.config.volunteers)
     ctx.emit({"name": result["volunteer"]["name"], "checked_in_at": result["checked_in_at"],
               "checked_out_at": result["checked_out_at"], "minutes": result["minutes"]},
              f"{result['volunteer']['name']} checked out after {result['minutes']} minutes")
 
 
 def _on_duty(ctx):
-    rows = vols.on_duty(ctx.store)
+    rows = duty.on_duty(ctx.store)
     data = [{"name": v["name"], "phone": v["phone"], "team": v["team"], "role": v["role"],
              "checked_in": v["checked_in"]} for v in rows]
 

@@ -152,8 +152,7 @@ def _group_name(db: Database, name_or_code: str) -> str:
 
 def _household(db: Database, address: str, residential_group: str, cache: dict[str, int]) -> int:
     if address not in cache:
-        row = db.query_one("SELECT id FROM households WHERE address = ? ORDER BY id LIMIT 1", (address,))
-        cache[address] = row["id"] if row else directory.add_household(db, address, residential_group)
+        cache[address] = directory.household_at(db, address) or directory.add_household(db, address, residential_group)
     return cache[address]
 
 

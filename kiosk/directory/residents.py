@@ -82,6 +82,18 @@ class Consent:
     source: str = ""
 
 
+def household_at(db: Database, address: str) -> int | None:
+    """The id of the (first) household at this exact address, or None."""
+    row = db.query_one("SELECT id FROM households WHERE address = ? ORDER BY id LIMIT 1", (address,))
+    return row["id"] if row else None
+
+
+def totals(db: Database) -> dict:
+    """{"households", "residents", "consenting"}: the directory's size."""
+    row = db.query_one("SELECT COUNT(*) AS residents, COALESCE(SUM(consent), 0) AS consenting FROM residents")
+    return {"households": db.scalar("SELECT COUNT(*) FROM households"), **row}
+
+
 def add_household(db: Database, address: str, residential_group: str = "") -> int:
     address = clean(address)
     if not address:
@@ -265,6 +277,15 @@ def recipients(db: Database, group: str | None = None) -> list[str]:
         (group_id,))]
 
 
+def withdrawals_between(db: Database, start: str, end: str) -> list[dict]:
+    """Consent withdrawals recorded at `start` <= at < `end` (ISO UTC), oldest first: who (name,
+    phone), when, how (sms, kiosk, cli…) and its source (for SMS, the words used)."""
+    return db.query(
+        "SELECT c.at, c.method, c.source, r.id AS resident_id, r.full_name, r.phone FROM consent_log c "
+        "JOIN residents r ON r.id = c.resident_id WHERE c.given = 0 AND c.at >= ? AND c.at < ? ORDER BY c.at, c.id",
+        (start, end))
+
+
 def audience(db: Database, group: str | None = None, *, per_household: bool = False) -> list[dict]:
     """Who a notice reaches, as dicts (resident_id, full_name, phone, household_id, address).
 
@@ -292,11 +313,6 @@ def audience(db: Database, group: str | None = None, *, per_household: bool = Fa
     for row in rows:
         by_phone.setdefault(row["phone"], row)
     return [{k: v for k, v in row.items() if k != "is_head"} for row in by_phone.values()]
-
-
-def consent_withdrawals(db: Database, since: str, until: str) -> int:
-    """How many consent withdrawals were recorded in [since, until) (UTC stamps)."""
-    return db.scalar("SELECT COUNT(*) FROM consent_log WHERE given = 0 AND at >= ? AND at < ?", (since, until)) or 0
 
 
 def registered_households(db: Database) -> int:

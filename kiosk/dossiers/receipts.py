@@ -177,8 +177,8 @@ def _send(db: Database, config: Config, pdf_path: Path, *, code: str | None, kin
                                    "Đã in biên nhận." if wait else "Đã gửi lệnh in.")
         except PrinterError as exc:
             hint = f"; receipt kept, reprint with: tdp receipt reprint {code}" if code else "; kept in " + str(pdf_path)
-            outcome = PrintOutcome("failed", str(pdf_path), printer.queue, job_id, exc.en.rstrip(".") + hint,
-                                   exc.vi + " Biên nhận đã được lưu để in lại.")
+            outcome = PrintOutcome("failed", str(pdf_path), printer.queue, job_id, exc.message.rstrip(".") + hint,
+                                   exc.vietnamese + " Biên nhận đã được lưu để in lại.")
         outcome.seconds = time.monotonic() - started
     outcome.print_id = print_id
     db.execute("UPDATE print_jobs SET status = ?, cups_job_id = ?, message = ?, message_vi = ?, updated_at = ? "

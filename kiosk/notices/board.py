@@ -99,3 +99,9 @@ def cancel(db: Database, notice_id: int | None = None, *, source: str | None = N
             return False
         conn.execute("UPDATE notices SET cancelled_at = ? WHERE id = ?", (utc_stamp(), row[0]))
         return True
+
+
+def recent_from(db: Database, source: str, since: str) -> list[dict]:
+    """[{external_id, cancelled_at}] of notices from `source` ("hub", "relay"…) created since a store timestamp."""
+    return db.query("SELECT external_id, cancelled_at FROM notices WHERE source = ? AND created_at >= ? ORDER BY id",
+                    (source, since))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from kiosk.errors import InvalidInput
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 TITLE = "BÁO CÁO KẾT QUẢ HỖ TRỢ NGƯỜI DÂN THỰC HIỆN THỦ TỤC HÀNH CHÍNH TRỰC TUYẾN"
 WEEKLY_TITLE = "II. Tỷ lệ hồ sơ trực tuyến theo tuần so với chỉ tiêu"
 SATISFACTION_TITLE = "VI. Mức độ hài lòng của người dân"
@@ -206,19 +205,6 @@ def write_xlsx(report: dict, path: Path) -> None:
     book.save(path)
 
 
-def _register_fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("DejaVuSans", str(FONT_DIR / "DejaVuSans.ttf")))
-        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-        # So that <b> inside a Paragraph picks the bold face instead of silently staying regular.
-        pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold",
-                                      italic="DejaVuSans", boldItalic="DejaVuSans-Bold")
-    return "DejaVuSans", "DejaVuSans-Bold"
-
-
 def weekly_chart(report: dict, width: float, height: float):
     """A reportlab Drawing of the weekly online share (%) against the target line."""
     from reportlab.graphics.charts.legends import Legend
@@ -227,7 +213,8 @@ def weekly_chart(report: dict, width: float, height: float):
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
 
-    regular, _ = _register_fonts()
+    from hardware.receipt_pdf import register_fonts  # reportlab only when a PDF is made
+    regular, _ = register_fonts()
     weeks = report["weekly"]
     drawing = Drawing(width, height)
     chart = HorizontalLineChart()
@@ -265,7 +252,8 @@ def satisfaction_chart(report: dict, width: float, height: float):
 
     from kiosk.reports.ratings import SERVICES
 
-    regular, _ = _register_fonts()
+    from hardware.receipt_pdf import register_fonts  # reportlab only when a PDF is made
+    regular, _ = register_fonts()
     totals = {key: [0, 0] for key in SERVICES}
     for row in report["satisfaction"]["by_service_month"]:
         totals[row["service"]][0] += row["satisfied"]
@@ -293,7 +281,8 @@ def write_pdf(report: dict, path: Path) -> None:
     from reportlab.lib.units import mm
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    regular, bold = _register_fonts()
+    from hardware.receipt_pdf import register_fonts  # reportlab only when a PDF is made
+    regular, bold = register_fonts()
     body = ParagraphStyle("body", fontName=regular, fontSize=9, leading=11)
     head = ParagraphStyle("head", fontName=bold, fontSize=9, leading=11)
     title = ParagraphStyle("title", fontName=bold, fontSize=13, leading=16, alignment=1)

@@ -58,8 +58,10 @@ class CheckScreen(KioskScreen):
         if not self.phone_ok(self.ids.phone_input.text):
             return
         self.busy = True
-        App.get_running_app().services.call(registration.send_code, self.ids.phone_input.text,
-                                            on_done=self._code_sent, on_error=self._failed)
+        app = App.get_running_app()
+        app.services.call(registration.send_code, self.ids.phone_input.text,
+                          limits=registration.OtpLimits.from_config(app.tdp_config),
+                          on_done=self._code_sent, on_error=self._failed)
 
     def _code_sent(self, verification_id: int) -> None:
         self.busy, self.error, self.verification_id, self.step = False, "", verification_id, "otp"
@@ -79,8 +81,8 @@ class CheckScreen(KioskScreen):
         kind, value = outcome
         if kind == "wrong":
             self.error = app.t("register_code_wrong", tries=value)
-        elif kind == "new_code":
-            self.verification_id, self.error = value, app.t("register_code_new")
+        elif kind == "retired":
+            self.error = app.t("register_code_retired")
         else:
             self._show(value)
 
@@ -123,7 +125,7 @@ def _by_phone(db, verification_id: int, code: str, phone: str, prefix: str):
     result = registration.check_code(db, verification_id, code)
     if result.outcome == "wrong":
         return "wrong", result.tries_left
-    if result.outcome == "new_code":
-        return "new_code", result.verification_id
+    if result.outcome == "retired":
+        return "retired", result.verification_id
     found = [dossiers.get(db, d.code, prefix) for d in dossiers.list_dossiers(db, phone=phone, limit=20)]
     return "ok", [_public(d) for d in found]

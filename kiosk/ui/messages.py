@@ -1,9 +1,10 @@
 """What the screen says when something a resident did cannot be done: one plain sentence in the
-screen's language, never a traceback. Raise sites give Vietnamese (TdpError.vietnamese) where
-they can; these are the fallbacks per class."""
+screen's language, never a traceback. Raise sites give Vietnamese (`.vietnamese`, on kiosk and
+hardware errors alike) where they can; these are the fallbacks per class."""
 from __future__ import annotations
 
-from ..errors import NotFound, TdpError
+from hardware.errors import HardwareError
+from kiosk.errors import NotFound, TdpError
 from kiosk.dossiers.tracking import InvalidTrackingCode
 from . import i18n
 
@@ -14,10 +15,10 @@ FALLBACK_KEYS = [
 
 
 def describe(exc: BaseException, language: str) -> str:
-    if isinstance(exc, TdpError):
+    if isinstance(exc, (TdpError, HardwareError)):
         if language == "en":
-            return str(exc)
-        if exc.vietnamese:
+            return str(getattr(exc, "message", "") or exc)
+        if getattr(exc, "vietnamese", ""):
             return exc.vietnamese
         for kind, key in FALLBACK_KEYS:
             if isinstance(exc, kind):

@@ -74,6 +74,7 @@ class RegisterScreen(KioskScreen):
         """Consent given: text the code (in the background) and ask for it."""
         self.busy = True
         self.app.services.call(registration.send_code, self.ids.phone_input.text,
+                               limits=registration.OtpLimits.from_config(self.app.tdp_config),
                                on_done=self._code_sent, on_error=self._failed)
 
     def _code_sent(self, verification_id: int) -> None:
@@ -94,9 +95,8 @@ class RegisterScreen(KioskScreen):
         if result.outcome == "wrong":
             self.error = self.app.t("register_code_wrong", tries=result.tries_left)
             return
-        if result.outcome == "new_code":
-            self.verification_id = result.verification_id
-            self.error = self.app.t("register_code_new")
+        if result.outcome == "retired":
+            self.error = self.app.t("register_code_retired")
             return
         self.busy = True
         members = [registration.Member(name) for name in self.members]

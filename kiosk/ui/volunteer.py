@@ -14,7 +14,7 @@ from kiosk.dossiers import lifecycle as dossiers
 from kiosk.volunteers import help_tickets
 from kiosk.dossiers import procedures
 from kiosk.dossiers import tracking
-from kiosk.volunteers import people as volunteers
+from kiosk.volunteers import duty, people as volunteers
 from kiosk.ui.app import KioskScreen
 
 
@@ -91,7 +91,7 @@ class VolunteerScreen(KioskScreen):
     # -- check in / out -------------------------------------------------------------------------
     def attendance(self, action: str) -> None:
         """Start or end a spell of duty with the PIN given at sign-in (kept only for this session)."""
-        call = volunteers.check_in if action == "in" else volunteers.check_out
+        call = duty.check_in if action == "in" else duty.check_out
         self.app.services.call(call, self.who, self._pin, self.app.tdp_config.volunteers,
                                on_done=lambda _r: setattr(self, "message", self.app.t(f"volunteer_checked_{action}")),
                                on_error=self._failed)

@@ -20,6 +20,7 @@ from kiosk.appliance.config import Config
 from kiosk.errors import InvalidInput, NotFound
 from kiosk.text import clean, fold
 from kiosk import clock
+from kiosk.volunteers import duty
 
 MIGRATIONS = [
     Migration("0001_help_tickets", """
@@ -128,16 +129,16 @@ def _assign(conn, ticket_id: int, volunteer_id: int, stamp: str) -> None:
 def _assign_and_notify(db: Database, conn, config: Config, ticket_id: int, at: datetime) -> list[str]:
     from sms.outbox import enqueue
 
-    duty = vols.on_duty(db, at)
+    present = duty.on_duty(db, at)
     stamp = clock.utc_stamp(at)
     assignee = None
-    if duty:
+    if present:
         busy = dict(conn.execute("SELECT volunteer_id, COUNT(*) FROM help_tickets WHERE status = 'assigned' "
                                  "GROUP BY volunteer_id").fetchall())
         # Someone physically checked in beats someone only rostered; then the least busy.
-        assignee = min(duty, key=lambda v: (not v["checked_in"], busy.get(v["id"], 0), v["id"]))
+        assignee = min(present, key=lambda v: (not v["checked_in"], busy.get(v["id"], 0), v["id"]))
         _assign(conn, ticket_id, assignee["id"], stamp)
-        recipients = duty
+        recipients = present
     else:
         recipients = [v for v in vols.list_volunteers(db, active_only=True) if v["role"] == "leader"]
     ticket = _row(conn, ticket_id)
@@ -239,11 +240,19 @@ def list_tickets(db: Database, status: str | None = None, day: str | None = None
 
 
 def _list(db: Database, where: str, params) -> list[dict]:
-    rows = db.query(f"""
-        SELECT t.*, v.name AS volunteer_name, v.phone AS volunteer_phone
-        FROM help_tickets t LEFT JOIN volunteers v ON v.id = t.volunteer_id
-        WHERE {where} ORDER BY t.created_at DESC, t.id DESC""", params)
+    rows = db.query(f"SELECT t.* FROM help_tickets t WHERE {where} ORDER BY t.created_at DESC, t.id DESC", params)
+    names: dict[int, dict] = {}
     for row in rows:
+        helper = row["volunteer_id"] and names.setdefault(row["volunteer_id"], vols.get(db, row["volunteer_id"]))
+        row["volunteer_name"] = helper["name"] if helper else None
+        row["volunteer_phone"] = helper["phone"] if helper else None
         row["display_number"] = display_number(row)
         row["submitted_online"] = None if row["submitted_online"] is None else bool(row["submitted_online"])
     return rows
+
+
+def open_for(db: Database, phone: str, since: str) -> dict | None:
+    """The newest ticket `phone` asked for at or after `since` (ISO UTC) that is not closed, or None."""
+    row = db.query_one("SELECT id FROM help_tickets WHERE requester_phone = ? AND status != 'closed' "
+                       "AND created_at >= ? ORDER BY id DESC LIMIT 1", (phone, since))
+    return get(db, row["id"]) if row else None

@@ -3,8 +3,8 @@
 A volunteer has a name, a unique mobile phone (E.164), a team (usually their residential group),
 a role (leader or member), skills and weekly availability. The PIN for the kiosk's volunteer mode
 is stored only as a salted scrypt hash and compared in constant time; too many wrong PINs in a
-row lock the volunteer out for a while. Check-in and check-out at the kiosk record time worked.
-Times are stored as UTC ISO 8601 strings (`kiosk.directory.residents.now()` format).
+row lock the volunteer out for a while. Check-in, check-out and who is on duty live in kiosk.volunteers.duty.
+Times are stored as UTC ISO 8601 strings (kiosk.clock.utc_stamp).
 """
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ MIGRATIONS = [
             updated_at TEXT NOT NULL
         );
         CREATE INDEX volunteers_name_key ON volunteers(name_key);
+        -- volunteer_attendance is owned by kiosk.volunteers.duty since the kiosk/ restructure; a
+        -- migration is a frozen record of what ran, so its creation stays here.
         CREATE TABLE volunteer_attendance (
             id INTEGER PRIMARY KEY,
             volunteer_id INTEGER NOT NULL REFERENCES volunteers(id) ON DELETE CASCADE,
@@ -92,8 +94,8 @@ _DAY_WORDS = [  # (pattern on unaccented lower text, replacement token)
     (r"\bthursday\b", "t5"), (r"\bfri(day)?\b", "t6"), (r"\bsat(urday)?\b", "t7"),
     (r"\bsun(day)?\b", "cn"), (r"\b(ca ngay|all ?day)\b", "allday"),
 ]
-_SESSION_WORDS = {"sang": "morning", "morning": "morning", "chieu": "afternoon", "afternoon": "afternoon",
-                  "toi": "evening", "evening": "evening", "allday": None}
+SESSION_WORDS = {"sang": "morning", "morning": "morning", "chieu": "afternoon", "afternoon": "afternoon",
+                 "toi": "evening", "evening": "evening", "allday": None}  # folded words; None = every session
 _FILLER = {"buoi", "va", "and", "ca", "ngay", "thu", "cac", "on"}
 _DAY_INDEX = {"t2": 0, "t3": 1, "t4": 2, "t5": 3, "t6": 4, "t7": 5, "cn": 6}
 _TOKEN = re.compile(r"(t[2-7]|cn)(?:\s*-\s*(t[2-7]|cn))?|[a-z]+|\d+")
@@ -139,10 +141,10 @@ def parse_availability(text: str | None) -> str:
         days, words = _scan(item)
         sessions: set[str] = set()
         for word in words:
-            if word not in _SESSION_WORDS:
+            if word not in SESSION_WORDS:
                 raise InvalidInput(f"cannot read availability '{clean(item)}' (word '{word}'): "
                                    f"use e.g. '{AVAILABILITY_EXAMPLE}'")
-            sessions.update([_SESSION_WORDS[word]] if _SESSION_WORDS[word] else SESSIONS)
+            sessions.update([SESSION_WORDS[word]] if SESSION_WORDS[word] else SESSIONS)
         for day in days or range(7):
             for session in sessions or SESSIONS:
                 slots.add(f"{day}:{session}")
@@ -362,79 +364,6 @@ def verify_pin(db: Database, name_or_phone: str, pin: str, settings: VolunteerSe
 
 def _minutes_up(delta: timedelta) -> int:
     return max(1, -(-int(delta.total_seconds()) // 60))
-
-
-# --- check-in / check-out and who is on duty ---------------------------------------------------
-
-def check_in(db: Database, name_or_phone: str, pin: str, settings: VolunteerSettings | None = None,
-             at: datetime | None = None) -> dict:
-    """Start a spell of duty after checking the PIN; linked to the volunteer's current shift if any."""
-    at = at or datetime.now(timezone.utc)
-    volunteer = verify_pin(db, name_or_phone, pin, settings, at)
-    stamp = utc_stamp(at)
-    with db.transaction() as conn:
-        open_row = conn.execute("SELECT checked_in_at FROM volunteer_attendance WHERE volunteer_id = ? "
-                                "AND checked_out_at IS NULL", (volunteer["id"],)).fetchone()
-        if open_row:
-            raise VolunteerError(f"{volunteer['name']} is already checked in since {open_row[0]}",
-                                     "Bạn đã vào ca rồi.")
-        shift = conn.execute(
-            "SELECT s.id FROM rota_shifts s JOIN rota_assignments a ON a.shift_id = s.id "
-            "WHERE a.volunteer_id = ? AND s.ends_at > ? ORDER BY s.starts_at LIMIT 1",
-            (volunteer["id"], stamp)).fetchone()
-        attendance_id = conn.execute(
-            "INSERT INTO volunteer_attendance (volunteer_id, shift_id, checked_in_at) VALUES (?, ?, ?)",
-            (volunteer["id"], shift[0] if shift and _starts_soon(conn, shift[0], at) else None, stamp)).lastrowid
-    return {"volunteer": volunteer, "attendance_id": attendance_id, "checked_in_at": stamp}
-
-
-def _starts_soon(conn, shift_id: int, at: datetime) -> bool:
-    """A shift counts as this check-in's if it starts within the next hour (volunteers come early)."""
-    starts = conn.execute("SELECT starts_at FROM rota_shifts WHERE id = ?", (shift_id,)).fetchone()[0]
-    return parse_utc(starts) - at <= timedelta(hours=1)
-
-
-def check_out(db: Database, name_or_phone: str, pin: str, settings: VolunteerSettings | None = None,
-              at: datetime | None = None) -> dict:
-    """End the open spell of duty; records the whole minutes worked."""
-    at = at or datetime.now(timezone.utc)
-    volunteer = verify_pin(db, name_or_phone, pin, settings, at)
-    with db.transaction() as conn:
-        row = conn.execute("SELECT id, checked_in_at FROM volunteer_attendance WHERE volunteer_id = ? "
-                           "AND checked_out_at IS NULL", (volunteer["id"],)).fetchone()
-        if row is None:
-            raise VolunteerError(f"{volunteer['name']} is not checked in", "Bạn chưa vào ca.")
-        minutes = max(0, int((at - parse_utc(row[1])).total_seconds() // 60))
-        conn.execute("UPDATE volunteer_attendance SET checked_out_at = ?, minutes = ? WHERE id = ?",
-                     (utc_stamp(at), minutes, row[0]))
-    return {"volunteer": volunteer, "attendance_id": row[0], "checked_in_at": row[1],
-            "checked_out_at": utc_stamp(at), "minutes": minutes}
-
-
-def on_duty(db: Database, at: datetime | None = None) -> list[dict]:
-    """Active volunteers on duty at `at` (default now): checked in, then those rostered now.
-
-    Each is the volunteer's public record plus `checked_in` (bool) and `place` (rota place or "").
-    """
-    stamp = utc_stamp(at)
-    rows = db.query("""
-        SELECT v.*, 1 AS checked_in, COALESCE(s.place, '') AS place
-        FROM volunteer_attendance a JOIN volunteers v ON v.id = a.volunteer_id
-        LEFT JOIN rota_shifts s ON s.id = a.shift_id
-        WHERE v.active = 1 AND a.checked_in_at <= :at AND (a.checked_out_at IS NULL OR a.checked_out_at > :at)
-        UNION ALL
-        SELECT v.*, 0 AS checked_in, s.place AS place
-        FROM rota_assignments ra JOIN rota_shifts s ON s.id = ra.shift_id JOIN volunteers v ON v.id = ra.volunteer_id
-        WHERE v.active = 1 AND s.starts_at <= :at AND s.ends_at > :at
-        ORDER BY checked_in DESC, name""", {"at": stamp})
-    seen, result = set(), []
-    for row in rows:
-        if row["id"] not in seen:
-            seen.add(row["id"])
-            entry = _public(row)
-            entry["checked_in"] = bool(row["checked_in"])
-            result.append(entry)
-    return result
 
 
 # --- import ----------------------------------------------------------------------------------

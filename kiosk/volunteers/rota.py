@@ -50,8 +50,6 @@ MIGRATIONS = [
 PLACES = {"kiosk": "Nhà văn hóa (kiosk)", "centre": "Trung tâm Phục vụ HCC phường", "home": "Hỗ trợ tại nhà"}
 _PLACE_WORDS = {"kiosk": "kiosk", "nhavanhoa": "kiosk", "nvh": "kiosk", "centre": "centre", "center": "centre",
                 "trungtam": "centre", "hcc": "centre", "home": "home", "tainha": "home", "nha": "home"}
-_SESSION_WORDS = {"morning": "morning", "sang": "morning", "afternoon": "afternoon", "chieu": "afternoon",
-                  "evening": "evening", "toi": "evening"}
 
 
 class OverlappingShift(vols.VolunteerError):
@@ -75,10 +73,10 @@ def parse_place(raw: str) -> str:
 
 
 def parse_session(raw: str) -> str:
-    key = fold(raw)
-    if key not in _SESSION_WORDS:
+    session = vols.SESSION_WORDS.get(fold(raw))
+    if session is None:
         raise InvalidInput(f"unknown session '{raw}': use morning, afternoon or evening")
-    return _SESSION_WORDS[key]
+    return session
 
 
 def templates(config: Config) -> list[Template]:
@@ -265,12 +263,10 @@ def show(db: Database, start: date, end: date) -> list[dict]:
 
 def _shifts(db: Database, where: str, params) -> list[dict]:
     rows = db.query(f"""
-        SELECT s.id, s.day, s.session, s.place, s.starts_at, s.ends_at, s.min_volunteers,
-               v.id AS volunteer_id, v.name, v.phone, v.team, v.role
-        FROM rota_shifts s
-        LEFT JOIN rota_assignments a ON a.shift_id = s.id
-        LEFT JOIN volunteers v ON v.id = a.volunteer_id
-        WHERE {where} ORDER BY s.starts_at, s.place, v.name""", params)
+        SELECT s.id, s.day, s.session, s.place, s.starts_at, s.ends_at, s.min_volunteers, a.volunteer_id
+        FROM rota_shifts s LEFT JOIN rota_assignments a ON a.shift_id = s.id
+        WHERE {where} ORDER BY s.starts_at, s.place""", params)
+    people: dict[int, dict] = {}
     shifts: dict[int, dict] = {}
     for row in rows:
         entry = shifts.setdefault(row["id"], {
@@ -278,11 +274,36 @@ def _shifts(db: Database, where: str, params) -> list[dict]:
             "place_label": PLACES[row["place"]], "starts_at": row["starts_at"], "ends_at": row["ends_at"],
             "min_volunteers": row["min_volunteers"], "volunteers": []})
         if row["volunteer_id"] is not None:
-            entry["volunteers"].append({"id": row["volunteer_id"], "name": row["name"], "phone": row["phone"],
-                                        "team": row["team"], "role": row["role"]})
+            person = people.setdefault(row["volunteer_id"], vols.get(db, row["volunteer_id"]))
+            entry["volunteers"].append({key: person[key] for key in ("id", "name", "phone", "team", "role")})
     for entry in shifts.values():
+        entry["volunteers"].sort(key=lambda v: v["name"])
         entry["missing"] = max(0, entry["min_volunteers"] - len(entry["volunteers"]))
     return list(shifts.values())
+
+
+def shift_to_check_in(db: Database, volunteer_id: int, at: datetime) -> int | None:
+    """The volunteer's shift a check-in at `at` belongs to: the next one not yet over, if it
+    starts within the hour (volunteers come early); else None."""
+    row = db.query_one("SELECT s.id, s.starts_at FROM rota_shifts s JOIN rota_assignments a ON a.shift_id = s.id "
+                       "WHERE a.volunteer_id = ? AND s.ends_at > ? ORDER BY s.starts_at LIMIT 1",
+                       (volunteer_id, clock.utc_stamp(at)))
+    if row is None or clock.parse_utc(row["starts_at"]) - at > timedelta(hours=1):
+        return None
+    return row["id"]
+
+
+def rostered_at(db: Database, at: datetime | None = None) -> list[dict]:
+    """[{volunteer_id, place}] of everyone whose shift covers `at` (default now)."""
+    return db.query("SELECT ra.volunteer_id, s.place FROM rota_assignments ra JOIN rota_shifts s ON s.id = ra.shift_id "
+                    "WHERE s.starts_at <= :at AND s.ends_at > :at", {"at": clock.utc_stamp(at)})
+
+
+def place_of(db: Database, shift_id: int | None) -> str:
+    """The rota place of a shift ("kiosk", "centre", "home"), or "" for none."""
+    if shift_id is None:
+        return ""
+    return db.scalar("SELECT place FROM rota_shifts WHERE id = ?", (shift_id,)) or ""
 
 
 def week_of(day: date) -> tuple[date, date]:

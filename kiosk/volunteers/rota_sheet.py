@@ -17,7 +17,7 @@ from kiosk.volunteers import rota
 from kiosk.volunteers import people as vols
 from kiosk.appliance.config import Config
 from kiosk.errors import InvalidInput
-from kiosk.reports.export import _register_fonts
+from hardware.receipt_pdf import register_fonts
 
 SESSION_ORDER = {s: i for i, s in enumerate(vols.SESSIONS)}
 PLACE_ORDER = {"centre": 0, "kiosk": 1, "home": 2}
@@ -36,7 +36,7 @@ def write_sheet(db: Database, config: Config, monday: date, out: str | Path) -> 
         raise InvalidInput(f"the rota sheet is a PDF: '{out.name}' should end in .pdf")
     if not out.parent.exists():
         raise InvalidInput(f"folder {out.parent} does not exist")
-    regular, bold = _register_fonts()
+    regular, bold = register_fonts()
     sunday = monday + timedelta(days=6)
     shifts = rota.show(db, monday, sunday)
     hours = rota.session_hours(config)

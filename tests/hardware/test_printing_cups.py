@@ -159,4 +159,4 @@ def test_unreachable_cups_server_is_a_clear_message(tmp_path):
     nowhere = printing.CupsPrinter("tdp-pdf", connect=lambda: cups.Connection(host="127.0.0.1", port=9))
     with pytest.raises(printing.PrinterUnavailable, match="cannot reach the CUPS server") as caught:
         nowhere.submit(str(tmp_path / "x.pdf"), "x")
-    assert "Không kết nối được" in caught.value.vi
+    assert "Không kết nối được" in caught.value.vietnamese

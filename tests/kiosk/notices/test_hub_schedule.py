@@ -16,7 +16,7 @@ from kiosk.appliance.store import open_store
 from kiosk.directory import residents as directory
 from kiosk.directory.residents import Consent
 from kiosk.notices import schedule
-from kiosk.relay.residents import handle
+from kiosk.relay.router import handle
 from kiosk.sync import Sync
 from sms.inbox import InboundMessage
 from tests.hub.conftest import LiveHub

@@ -17,6 +17,7 @@ from kiosk.volunteers import help_tickets as tickets
 from kiosk.volunteers import people as vols
 from sms import outbox
 from kiosk import clock
+from kiosk.volunteers import duty
 
 VN = timezone(timedelta(hours=7))
 
@@ -75,8 +76,8 @@ def october(store, config_path, monkeypatch):
         vols.set_pin(store, name, "4826")
     narrow = config_module.from_dict({"volunteers": {"sessions": ["centre:weekdays:morning", "kiosk:t7:morning"]}})
     rota.plan(store, narrow, date(2026, 10, 5), date(2026, 10, 11))  # 5 full weekday sessions, 1 empty Saturday
-    vols.check_in(store, "Nguyễn Thị Lam", "4826", at=local(6, 7, 30))
-    vols.check_out(store, "Nguyễn Thị Lam", "4826", at=local(6, 11, 0))
+    duty.check_in(store, "Nguyễn Thị Lam", "4826", at=local(6, 7, 30))
+    duty.check_out(store, "Nguyễn Thị Lam", "4826", at=local(6, 11, 0))
 
     kiosk_ticket = tickets.create(store, config, "kiosk", note="VNeID", at=local(6, 8))
     tickets.close(store, kiosk_ticket["display_number"], procedure="Kích hoạt VNeID", channel="online_kiosk",

@@ -12,6 +12,7 @@ from kiosk.volunteers import help_tickets as tickets
 from kiosk.volunteers import people as vols
 from kiosk.errors import InvalidInput, NotFound
 from sms import outbox
+from kiosk.volunteers import duty
 
 NOON = datetime(2026, 12, 2, 5, 0, tzinfo=timezone.utc)  # 12:00 local
 
@@ -71,8 +72,8 @@ def test_on_duty_pick_prefers_the_checked_in_and_least_busy(store, config_path):
     config = config_module.from_dict({})
     add(store, "Một", "0905000055")
     add(store, "Hai", "0905000056")
-    vols.check_in(store, "Một", "4826", at=NOON)
-    vols.check_in(store, "Hai", "4826", at=NOON)
+    duty.check_in(store, "Một", "4826", at=NOON)
+    duty.check_in(store, "Hai", "4826", at=NOON)
     first = tickets.create(store, config, "kiosk", at=NOON)
     second = tickets.create(store, config, "kiosk", at=NOON)
     assert {first["volunteer_name"], second["volunteer_name"]} == {"Một", "Hai"}

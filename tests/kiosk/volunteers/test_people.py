@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from kiosk.appliance import config as config_module
 from kiosk.volunteers import people as vols
 from kiosk.appliance.store import open_store
+from kiosk.volunteers import duty
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)  # 08:00 in Vietnam
 
@@ -127,7 +128,7 @@ def test_wrong_pins_lock_the_volunteer_out_even_across_restarts(store, config_pa
     reopened = open_store(store.path)  # another process (the kiosk UI) sees the same lockout
     try:
         with pytest.raises(vols.LockedOut, match="try again in 5 minutes"):
-            vols.check_in(reopened, "Lan", "4826", settings, T0 + timedelta(minutes=10))
+            duty.check_in(reopened, "Lan", "4826", settings, T0 + timedelta(minutes=10))
     finally:
         reopened.close()
     assert vols.verify_pin(store, "Lan", "4826", settings, T0 + timedelta(minutes=16))["name"] == "Lan"
@@ -156,11 +157,11 @@ def test_check_in_with_pin_records_time_worked_and_shows_on_duty(tdp, store, mon
 def test_minutes_worked_between_check_in_and_out(store):
     add(store, "Hà", "0905000005")
     vols.set_pin(store, "Hà", "4826")
-    vols.check_in(store, "Hà", "4826", at=T0)
-    assert [v["name"] for v in vols.on_duty(store, T0 + timedelta(hours=1))] == ["Hà"]
-    out = vols.check_out(store, "Hà", "4826", at=T0 + timedelta(hours=2, minutes=30, seconds=40))
+    duty.check_in(store, "Hà", "4826", at=T0)
+    assert [v["name"] for v in duty.on_duty(store, T0 + timedelta(hours=1))] == ["Hà"]
+    out = duty.check_out(store, "Hà", "4826", at=T0 + timedelta(hours=2, minutes=30, seconds=40))
     assert out["minutes"] == 150
-    assert vols.on_duty(store, T0 + timedelta(hours=3)) == []
+    assert duty.on_duty(store, T0 + timedelta(hours=3)) == []
     assert store.scalar("SELECT minutes FROM volunteer_attendance") == 150
 
 
@@ -169,4 +170,4 @@ def test_inactive_volunteer_cannot_check_in(tdp, store):
     vols.set_pin(store, "Nghỉ", "4826")
     assert tdp("volunteers", "deactivate", "Nghỉ").code == 0
     with pytest.raises(vols.VolunteerError, match="inactive"):
-        vols.check_in(store, "Nghỉ", "4826", at=T0)
+        duty.check_in(store, "Nghỉ", "4826", at=T0)

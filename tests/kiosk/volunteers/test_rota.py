@@ -10,6 +10,7 @@ from kiosk.volunteers import rota
 from kiosk.volunteers import people as vols
 from sms import outbox
 from kiosk import clock
+from kiosk.volunteers import duty
 
 DECEMBER = (date(2026, 12, 1), date(2026, 12, 31))
 
@@ -99,8 +100,8 @@ def test_on_duty_includes_who_is_rostered_now(store, config_path):
     add(store, "Hoa", "0905000041")
     rota.assign(store, config, date(2026, 12, 2), "evening", "kiosk", "Hoa")
     evening = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)  # 19:00 local
-    assert [(v["name"], v["checked_in"]) for v in vols.on_duty(store, evening)] == [("Hoa", False)]
-    assert vols.on_duty(store, evening + timedelta(hours=3)) == []
+    assert [(v["name"], v["checked_in"]) for v in duty.on_duty(store, evening)] == [("Hoa", False)]
+    assert duty.on_duty(store, evening + timedelta(hours=3)) == []
 
 
 def test_reminders_go_out_once_the_evening_before(store, config_path):
