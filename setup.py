@@ -33,6 +33,7 @@ setup(
         "sqlalchemy>=2.0,<3",
         "alembic>=1.13,<2",
         "psycopg[binary]>=3.1,<4",
+        "holidays>=0.60,<1",
     ],
     extras_require={
         "test": [

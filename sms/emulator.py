@@ -208,6 +208,10 @@ class Emulator(ModemFaults):
                 self._urc(f'+CMTI: "SM",{index}')
             return index
 
+    def _unread(self, sender: str, text: str, moment: datetime) -> _Stored:
+        """A received message as the SIM keeps it, with no notification (for the faults)."""
+        return _Stored(0, encode_deliver(sender, text, timestamp=moment, encoding="ucs2", smsc=SMSC), sender, text)
+
     def _store(self, item: _Stored) -> int | None:
         free = next((i for i in range(self.storage_size) if i not in self._storage), None)
         if free is None:

@@ -165,16 +165,13 @@ class ModemFaults:
     # --- storage and network -------------------------------------------------------------------
     def fill_storage(self, sender: str = "+84901230000") -> int:
         """Fill every free slot with an unread message whose +CMTI never came; returns how many."""
-        from sms.pdu import encode_deliver
-        from .emulator import SMSC, _Stored
         moment = datetime.now(timezone.utc).replace(microsecond=0)
         added = 0
         with self._lock:
             for index in range(self.storage_size):
                 if index not in self._storage:
                     text = f"Tin nhắn cũ số {index}"
-                    pdu = encode_deliver(sender, text, timestamp=moment, encoding="ucs2", smsc=SMSC)
-                    self._storage[index] = _Stored(0, pdu, sender, text)
+                    self._storage[index] = self._unread(sender, text, moment)
                     added += 1
         return added
 

@@ -263,9 +263,3 @@ def messages(db: Database, *, sender: str | None = None, limit: int = 100) -> li
 def pending_parts(db: Database) -> int:
     """Parts waiting for the rest of their message."""
     return db.scalar("SELECT COUNT(*) FROM inbox_parts WHERE message_id IS NULL") or 0
-
-
-def redact(db: Database, message_id: int, text: str) -> bool:
-    """Replace the stored text of one received message (e.g. with a PIN masked); True if it existed."""
-    with db.transaction() as conn:
-        return conn.execute("UPDATE inbox_messages SET text = ? WHERE id = ?", (text, message_id)).rowcount == 1

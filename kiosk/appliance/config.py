@@ -125,6 +125,20 @@ class Notices:
 
 
 @dataclass
+class Requests:
+    filing_days: int = setting(1, "Working days a volunteer needs to key a kiosk request into the national "
+                                  "portal; added to each procedure's processing days for the estimated date.")
+    reminder_hour: int = setting(18, "Local hour (0-23) from which the evening reminder before an official "
+                                     "appointment is sent.")
+    lookup_url: str = setting("", "Public page showing a request's status, with {code} for the kiosk code "
+                                  "(e.g. a hub status page); empty: the slip's QR uses the portal's lookup "
+                                  "once the official code is known, else plain text.")
+    portal_lookup_url: str = setting(
+        "https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?ma_ho_so={portal_code}",
+        "The national portal's dossier lookup, with {portal_code}; unreviewed: check it on the portal.")
+
+
+@dataclass
 class Official:
     name: str = setting("", "Official's name, used in replies and the audit log.")
     phone: str = setting("", "Official's mobile phone; commands are accepted only from it.")
@@ -214,6 +228,7 @@ class Config:
     ui: Ui = field(default_factory=Ui)
     volunteers: Volunteers = field(default_factory=Volunteers)
     report: Report = field(default_factory=Report)
+    requests: Requests = field(default_factory=Requests)
     relay: Relay = field(default_factory=Relay)
     notices: Notices = field(default_factory=Notices)
     otp: Otp = field(default_factory=Otp)

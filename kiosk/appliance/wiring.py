@@ -7,7 +7,10 @@ kiosk's GPIO devices (help button, buzzer, status LEDs).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from contextlib import ExitStack
+from typing import Callable
 
 from sms import gateway as sms_gateway, inbox
 
@@ -76,25 +79,82 @@ def kiosk_housekeeping(config) -> list:
 
 
 def build_gateway(config, store_path: str, ports: list[str] | None, stack: ExitStack, *, handlers=None,
-                  on_tick=None, housekeeping=None, power_settle_s: float = 10.0, now=None, **overrides):
+                  on_tick=None, housekeeping=None, power_settle_s: float = 10.0, now=None,
+                  reminder_every: float = 60.0, **overrides):
     """A Gateway from config, closed with `stack`. `overrides` are GatewaySettings fields.
 
     Incoming SMS go to the relay's handler (kiosk.relay) and any registered with sms.inbox.
-    The power key goes to the first (HAT) modem only: extra ports are USB dongles. Each
-    housekeeping tick also runs the notices' schedule, questions and digest (kiosk.notices) at
-    `now()` (a UTC datetime; the clock by default), then `on_tick`."""
+    The power key goes to the first (HAT) modem only: extra ports are USB dongles. Its
+    housekeeping thread also runs the kiosk's periodic jobs (KioskTicker, at `now()` when given,
+    a UTC datetime for tests), then `on_tick`."""
     resolved, names = modem_ports(config, ports, stack)
+    ticker = KioskTicker(store_path, kiosk_jobs(config, reminder_every), now=now, then=on_tick)
+    stack.callback(ticker.close)
     cycle = power_key(config, stack, settle_s=power_settle_s)
-    from kiosk.notices.housekeeping import ticker
-    notices_tick = ticker(config, store_path, now, then=on_tick)
-    stack.callback(notices_tick.close)
     if handlers is None:
         from kiosk.relay.router import make_handler  # residents' keywords and officials' commands
         handlers = [make_handler(config), *inbox.registered_handlers()]
     return sms_gateway.Gateway(store_path, gateway_settings(config, resolved, names, **overrides),
                                handlers=handlers, power_cycle={names[0]: cycle} if cycle else None,
-                               on_tick=notices_tick,
+                               on_tick=ticker,
                                housekeeping=kiosk_housekeeping(config) if housekeeping is None else housekeeping)
+
+
+class KioskTicker:
+    """The kiosk's periodic jobs, called from the gateway's housekeeping thread (about once a
+    second, `on_tick`): each job is fn(db, now) -> anything, run at most every `every` seconds of
+    its own. One store connection for all, opened on first use on that thread, closed with the
+    gateway. Every job claims its work in the store, so a restart or a second gateway never
+    repeats it; a failing job is logged and the others still run."""
+
+    def __init__(self, store_path: str, jobs: list[tuple[Callable, float]], *, now=None, then=None):
+        self.store_path, self.jobs, self.now, self.then = store_path, jobs, now, then
+        self._db = None
+        self._next = [0.0] * len(jobs)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        try:
+            if self._lock.acquire(blocking=False):
+                try:
+                    self._run_due()
+                finally:
+                    self._lock.release()
+        finally:
+            if self.then is not None:
+                self.then()
+
+    def _run_due(self) -> None:
+        from kiosk.appliance.store import open_store
+        moment = time.monotonic()
+        for index, (job, every) in enumerate(self.jobs):
+            if moment < self._next[index]:
+                continue
+            self._next[index] = moment + every
+            try:
+                if self._db is None:
+                    self._db = open_store(self.store_path)
+                job(self._db, self.now() if self.now else None)
+            except Exception:  # one broken job must not stop the others or the gateway
+                log.exception("kiosk job %s failed", getattr(job, "__name__", job))
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def kiosk_jobs(config, reminder_every: float = 60.0) -> list[tuple[Callable, float]]:
+    """(job, seconds between runs) for the kiosk ticker: the evening reminders before official
+    appointments."""
+    from kiosk.dossiers import lifecycle, tracking
+
+    def appointment_reminders(db, now) -> None:
+        sent = lifecycle.send_reminders(db, prefix=tracking.prefix(config), timezone=config.site.timezone,
+                                        evening_hour=config.requests.reminder_hour, now=now)
+        if sent:
+            log.info("appointment reminders queued: %s", ", ".join(sent))
+    return [(appointment_reminders, reminder_every)]
 
 
 def start_kiosk_devices(config, stack: ExitStack) -> None:

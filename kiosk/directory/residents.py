@@ -243,6 +243,19 @@ def find_resident_by_phone(db: Database, phone: str) -> dict | None:
         return None
 
 
+def household_slip(db: Database, household_id: int) -> dict | None:
+    """What a household's registration slip prints: the head's name, phone and registration time,
+    and the groups the head receives notices from (sorted); None when the household has no head."""
+    head = db.query_one("SELECT id, full_name, phone, created_at FROM residents WHERE household_id = ? AND is_head = 1",
+                        (household_id,))
+    if head is None:
+        return None
+    groups = [row["name"] for row in db.query(
+        "SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.resident_id = ? ORDER BY g.name",
+        (head["id"],))]
+    return {"full_name": head["full_name"], "phone": head["phone"], "created_at": head["created_at"], "groups": groups}
+
+
 def list_residents(db: Database, group: str | None = None) -> list[dict]:
     """Residents (optionally of one group) with their groups' codes, ordered by name."""
     where, params = "", ()

@@ -136,7 +136,7 @@ def _status(db, config: Config, sender: str, code: str, now: datetime) -> list[R
     if not clean(code):
         record(db, sender, "HS", "malformed", "malformed", "no code", at=now)
         return [Reply(sender, texts.HS_HOW, kind="refusal")]
-    prefix = tracking.prefix_for(config.site.residential_group)
+    prefix = tracking.prefix(config)
     try:
         found = dossiers.get(db, code, prefix).phone == sender
     except (InvalidInput, NotFound):

@@ -146,7 +146,7 @@ def test_dk_creates_a_pending_registration_confirmed_by_the_leader(ward, config)
 
 def test_hs_answers_only_the_phone_that_handed_the_request_in(ward, config):
     dossier = dossiers.create(ward, procedure_code="HT-KS", full_name="Lê Văn An", phone="0987000000", prefix="TDP1")
-    assert "Da tiep nhan" in _unaccent(run(ward, config, "+84987000000", f"HS {dossier.code}")[0].text)
+    assert "Da ghi nhan yeu cau" in _unaccent(run(ward, config, "+84987000000", f"HS {dossier.code}")[0].text)
     other = run(ward, config, "+84987000002", f"HS {dossier.code}")[0].text
     assert "Lê Văn An" not in other and "Không tìm thấy" in other
 
