@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import admin, auth, db, notices, report
+from . import admin, auth, db, notices, releases, report
 from .api import read_json
 from .errors import HubError, Unauthorized
 
@@ -152,7 +152,9 @@ async def home(request: Request):
 async def kiosks_page(request: Request, official: dict, form):
     hub = _hub(request)
     kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
-    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks, "settings": hub.settings})
+    offered = await run_in_threadpool(releases.offered, hub.engine)
+    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks, "settings": hub.settings,
+                                           "versions": releases.versions_in_use(kiosks), "offered": offered})
 
 
 @page

@@ -50,3 +50,12 @@ MAX_COUNT = 10 ** 9
 
 # Daily totals (kiosk → hub): one entry per local day.
 DAY_FIELDS = ("day", "requests", "requests_online", "help_tickets", "sms_parts")
+
+# A software release the hub offers (hub → kiosk, in the heartbeat answer under RELEASE_KEY; null
+# when none). The kiosk downloads RELEASE_PATH/<version> with its token, checks size and sha256,
+# and installs it at night with `tdp upgrade --pending` (docs/appliance.md).
+RELEASE_KEY = "release"
+RELEASE_FIELDS = ("version", "filename", "sha256", "size")
+RELEASE_PATH = "/releases"
+RELEASE_MAX_BYTES = 100 * 2**20
+RELEASE_FILENAME_RE = re.compile(r"^tdp[_-]kiosk-(?P<version>[0-9][0-9A-Za-z.+!]*)(-[^-/\\]+-[^-/\\]+-[^-/\\]+\.whl|\.tar\.gz)$")

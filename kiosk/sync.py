@@ -133,6 +133,17 @@ class HubClient:
     def heartbeat(self, payload: dict) -> dict:
         return self._json(self._call("POST", "/heartbeat", json=payload))
 
+    def download(self, path: str, max_bytes: int) -> bytes:
+        """A file from the hub (a release), refused past `max_bytes`."""
+        response = self._call("GET", path, timeout=(CONNECT_TIMEOUT, 120.0), stream=True)
+        body = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > max_bytes:
+                response.close()
+                raise HubRejected(f"{path}: larger than {max_bytes} bytes", 413)
+        return bytes(body)
+
     def fetch(self, etag: str | None = None, wait: float = 0) -> tuple[dict | None, str | None]:
         """(body, etag); body is None when the feed is unchanged (304). With `wait` seconds and an
         ETag it is a long poll: the hub answers as soon as something changes, or 304 after `wait`."""
@@ -206,6 +217,7 @@ class Sync:
                 answer = self.client.heartbeat(self.heartbeat_payload())
                 self.heartbeat_seconds = float(answer.get("heartbeat_seconds") or self.heartbeat_seconds)
                 self._last_heartbeat = moment
+                self.fetch_release(answer.get(contract.RELEASE_KEY))
             use_etag = not full and moment - self._last_full < FULL_FETCH_SECONDS
             body, self.etag = self.client.fetch(self.etag if use_etag else None, wait=wait)
             if not use_etag:
@@ -230,6 +242,15 @@ class Sync:
             raise
         self._set_state("ok")
         return summary
+
+    def fetch_release(self, offer) -> None:
+        """Download a newer release the hub offers, for `tdp upgrade --pending` at night; a bad one is
+        logged and skipped, never a reason to stop syncing notices."""
+        from kiosk.appliance import releases
+        try:
+            releases.note_offer(self.client, self.config, offer)
+        except (TdpError, OSError) as exc:
+            log.warning("release not fetched: %s", exc)
 
     def apply_notice(self, notice: dict) -> bool:
         """Post a fetched notice and queue its SMS (idempotent); False if it had expired."""

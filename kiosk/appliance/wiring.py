@@ -144,17 +144,22 @@ class KioskTicker:
             self._db = None
 
 
-def kiosk_jobs(config, reminder_every: float = 60.0) -> list[tuple[Callable, float]]:
-    """(job, seconds between runs) for the kiosk ticker: the evening reminders before official
+def kiosk_jobs(config, reminder_every: float = 60.0, notices_every: float = 1.0) -> list[tuple[Callable, float]]:
+    """(job, seconds between runs) for the kiosk ticker: scheduled notices, questions to close and
+    the leader's digest (kiosk.notices.housekeeping), and the evening reminders before official
     appointments."""
     from kiosk.dossiers import lifecycle, tracking
+    from kiosk.notices import housekeeping as notices_housekeeping
+
+    def notices(db, now) -> None:
+        notices_housekeeping.tick(db, config, now)
 
     def appointment_reminders(db, now) -> None:
         sent = lifecycle.send_reminders(db, prefix=tracking.prefix(config), timezone=config.site.timezone,
                                         evening_hour=config.requests.reminder_hour, now=now)
         if sent:
             log.info("appointment reminders queued: %s", ", ".join(sent))
-    return [(appointment_reminders, reminder_every)]
+    return [(notices, notices_every), (appointment_reminders, reminder_every)]
 
 
 def start_kiosk_devices(config, stack: ExitStack) -> None:

@@ -78,6 +78,9 @@ def register(cli) -> None:
     p.add_argument("--ward", default="", help="a ward official's ward (empty: every kiosk)")
     p.add_argument("--password-stdin", action="store_true", required=True,
                    help="read the password from standard input (never from the command line)")
+    p = grp.command("release", _hub_errors(_release), json=True,
+                    help="offer a tdp-kiosk wheel/sdist to every kiosk: each fetches it and upgrades at night")
+    p.add_argument("file", metavar="FILE")
     grp.command("kiosks", _hub_errors(_kiosks), help="list kiosks with online state and last heartbeat", json=True)
     notice = grp.group("notice", help="send, show or cancel notices")
     p = notice.command("send", _hub_errors(_notice_send), help="send a notice to kiosks", json=True)
@@ -127,6 +130,17 @@ def _add_official(ctx):
     result = admin.add_official(engine, ctx.args.login, ctx.args.name, ctx.args.role, password,
                                 kiosk=ctx.args.kiosk, ward=ctx.args.ward, actor=_actor())
     ctx.emit(result, f"official {result['login']} ({result['role']}) added")
+
+
+def _release(ctx):
+    from hub import admin, releases
+    settings, engine = _engine(ctx)
+    row = releases.add(engine, ctx.args.file, actor=_actor())
+    counts = releases.versions_in_use(admin.list_kiosks(engine, settings))
+    ctx.emit({**row, "kiosks_per_version": dict(counts)},
+             f"release {row['version']} offered ({row['size']} bytes, sha256 {row['sha256'][:12]}…); kiosks fetch it "
+             f"on their next sync and install it at night. Now running: "
+             + (", ".join(f"{v} on {n}" for v, n in counts) or "no kiosks yet"))
 
 
 def _kiosks(ctx):

@@ -30,13 +30,19 @@ from kiosk.text import clean
 
 CODE_MINUTES = 10
 MAX_TRIES = 3
-CONSENT_VERSION = "2026-11"
+CONSENT_VERSION = "2026-12"
 CONSENT_TEXT = (
-    "Tôi đồng ý để Tổ dân phố lưu họ tên, số điện thoại, địa chỉ của hộ gia đình tôi để gửi thông báo "
-    "bằng tin nhắn SMS. Thông tin chỉ dùng cho việc này, không cung cấp cho người khác. Tôi có thể "
-    "ngừng nhận bất cứ lúc nào bằng cách nhắn HUY đến số của Tổ dân phố "
-    "(Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân)."
+    "Tôi đồng ý để Tổ dân phố lưu họ tên, số điện thoại, địa chỉ của hộ gia đình tôi và họ tên các "
+    "thành viên trong hộ, để gửi thông báo bằng tin nhắn SMS. Thông tin chỉ dùng cho việc này, không "
+    "cung cấp cho người khác. Tôi có thể ngừng nhận và xóa thông tin bất cứ lúc nào bằng cách nhắn HUY "
+    "đến {number} (Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân)."
 )
+
+
+def consent_text(kiosk_number: str = "") -> str:
+    """The consent shown before registration, naming the number to text HUY to when one is set."""
+    return CONSENT_TEXT.format(number=f"số {kiosk_number}" if kiosk_number else "số của Tổ dân phố")
+
 
 MIGRATIONS = [
     Migration("0001_phone_verifications", """

@@ -52,7 +52,6 @@ MIGRATIONS = [
 ]
 
 MAX_OPTIONS = 9
-ACK = "TDP: Da ghi nhan tra loi {code}. Cam on."  # {code}: one of the question's own codes
 _CODE = re.compile(r"^[A-Za-z0-9]{1,3}$")
 
 

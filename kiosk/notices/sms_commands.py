@@ -31,7 +31,6 @@ NOT_SCHEDULED = "TDP: Khong hen duoc: {why}. Cu phap: " + USAGE
 MALFORMED = "TDP: Lenh sai ({problem}). Cu phap: " + USAGE + ". Vd: HG 2468 HPN 0512 1930 Hop chi hoi"
 CANCELLED = "TDP: Da huy TB hen gio so {id}; {withdrawn} tin chua gui da dung."
 NO_SUCH = "TDP: Khong co TB hen gio so {id}."
-BUDGET_REFUSED = "TDP: Khong gui: {reason}. Tin khan: KC."
 _WHY = [(NotFound, "khong co nhom nay (NHOM <PIN> de xem)"), (budget.BudgetExceeded, "het ngan sach SMS thang"),
         (questions.QuestionError, "cau hoi sai"), (templates.TemplateError, "truong {..} sai"),
         (schedule.ScheduleError, "thoi gian hoac noi dung khong hop le")]

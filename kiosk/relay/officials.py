@@ -3,7 +3,7 @@
     TB <PIN> <GROUP|TATCA> <text>   broadcast a notice           KC …  the same, urgent
     HUY <PIN> <notice id>           cancel what is not sent yet  TT <PIN>    status
     NHOM <PIN>                      groups and member counts     XN <code>   confirm a large broadcast
-    HG/HH <PIN> …                   schedule / cancel a notice (kiosk/notices/sms_commands.py)
+    HG <PIN> <GROUP> <ddmm> <hhmm> <text>  schedule a notice      HH <PIN> <id>  cancel it (kiosk/notices/sms_commands.py)
 
 Only numbers on `[[relay.officials]]` reach this module (kiosk.relay.router decides). Why a PIN
 although the number is checked: caller ID can be spoofed, so the number alone would let a
@@ -32,9 +32,8 @@ from sms.storage import Database, Migration
 from kiosk.appliance.config import Config, Official
 from kiosk.directory import phone as phones
 from kiosk.directory import residents as directory
-from kiosk.errors import NotFound
-from kiosk.notices import board as notices
-from kiosk.notices import budget as sms_budget, questions, sms_commands
+from kiosk.errors import NotFound, TdpError
+from kiosk.notices import board as notices, budget, questions, sms_commands
 from kiosk.relay import texts
 from kiosk.relay.texts import Reply
 from kiosk.text import clean, fold
@@ -151,7 +150,7 @@ class Relay:
             return self._cancel(official, sender, args)
         if command == "TT":
             return self._status(official, sender)
-        if command in sms_commands.COMMANDS:  # HG/HH: scheduled notices
+        if command in sms_commands.COMMANDS:  # HG/HH: scheduled notices (kiosk/notices/sms_commands.py)
             return [Reply(sender, t, kind=k) for t, k in sms_commands.handle(self, official, sender, command, args)]
         return self._groups(official, sender)
 
@@ -194,12 +193,13 @@ class Relay:
                           kind="refusal")]
         everyone = group_code == directory.EVERYONE_CODE
         recipients = directory.recipients(self.db, None if everyone else group_code)
-        try:  # the month's SMS budget (kiosk/notices/budget.py): the official hears why; KC still goes
-            if not urgent:
-                sms_budget.check(self.db, self.config, parts * len(recipients), self.now)
-        except sms_budget.BudgetExceeded as exc:
-            self.audit(sender, official.name, command, "refused", "over_sms_budget", str(exc))
-            return [Reply(sender, sms_commands.BUDGET_REFUSED.format(reason=exc.vietnamese), kind="refusal")]
+        if not urgent:
+            try:
+                budget.check(self.db, self.config, parts * len(recipients), self.now)
+            except TdpError as exc:  # the month's SMS budget: the official hears why; KC still goes
+                self.audit(sender, official.name, command, "refused", "budget", texts.bounded(str(exc), 200))
+                return [Reply(sender, texts.OVER_BUDGET.format(reason=texts.bounded(exc.vietnamese, 100)),
+                              kind="refusal")]
         with self.db.transaction() as conn:
             broadcast_id = conn.execute(
                 "INSERT INTO relay_broadcasts (official, sender, group_code, text, urgent, recipients, parts, state, "
@@ -282,7 +282,7 @@ class Relay:
         tallies = questions.summary_for(self.db, sender)  # answers to this official's questions (--ask)
         return [Reply(sender, texts.STATUS.format(depth=outbox.queue_depth(self.db),
                                                   latest="; ".join(pieces) or "Chua co TB nao.")
-                      + (f" {tallies}." if tallies else ""))]
+                      + (f" {texts.bounded(tallies, 200)}." if tallies else ""))]
 
     def _groups(self, official: Official, sender: str) -> list[Reply]:
         self.audit(sender, official.name, "NHOM", "ok")

@@ -70,10 +70,10 @@ def handle(db: Database, config: Config, sender: str, text: str, now: datetime) 
         return _status(db, config, sender, rest, now)
     if keyword == "HOTRO":
         return _help(db, config, sender, text, now)
-    answer = questions.record_reply(db, sender, text, now)  # "C", "Có ạ": a question's reply (kiosk/notices)
+    answer = questions.record_reply(db, sender, text, now)  # "C", "Có ạ": the reply to a question (--ask)
     if answer is not None:
-        record(db, sender, "TRALOI", "counted", "", f"notice {answer.send_id}: {answer.code}", at=now)
-        return [Reply(sender, questions.ACK.format(code=answer.code))]
+        record(db, sender, "TRALOI", "ok", "counted", f"notice {answer.send_id}: {answer.code}", at=now)
+        return [Reply(sender, texts.ANSWER_COUNTED.format(code=answer.code, label=texts.bounded(fold(answer.label).upper(), 30)))]
     for route in [*config.relay.routes, *BUILT_IN_ROUTES]:
         if fold(route.keyword).upper() == keyword:
             return _forward(db, config, sender, route, rest or text, now)

@@ -62,7 +62,7 @@ def fit(text: str, max_parts: int) -> str:
 
 # -- officials -------------------------------------------------------------------------------------
 CARD = ("TDP: Lenh sai ({problem}). Cu phap: TB <PIN> <NHOM|TATCA> <noi dung>; KC (khan); "
-        "HUY <PIN> <so TB>; TT <PIN>; NHOM <PIN>")
+        "HUY <PIN> <so TB>; TT <PIN>; NHOM <PIN>; HG <PIN> <NHOM> <ddmm> <hhmm> <noi dung> (hen gio)")
 LOCKED = "TDP: So nay dang bi khoa do nhap sai PIN/ma nhieu lan. Thu lai sau 1 gio."
 WRONG_PIN = "TDP: Sai PIN. Con {left} lan thu trong 1 gio."
 WRONG_CODE = "TDP: Ma xac nhan khong dung. Con {left} lan thu trong 1 gio."
@@ -70,6 +70,7 @@ NOW_LOCKED = "TDP: Sai PIN/ma qua nhieu lan. So nay bi khoa 1 gio."
 LOCK_ALERT = "TDP canh bao: so {phone} ({name}) nhap sai PIN/ma {failures} lan, da khoa 1 gio."
 UNKNOWN_GROUP = "TDP: Khong tim thay nhom. Cac nhom: {groups}"
 TOO_LONG = "TDP: Noi dung qua dai ({parts} tin). Toi da {max_parts} tin."
+OVER_BUDGET = "TDP: Khong gui: {reason}. Tin khan: KC."
 NUL_TEXT = "TDP: Noi dung co ky tu khong hop le (NUL). Gui lai bang chu thuong."
 AWAITING = ("TDP: TB so {id} se gui {recipients} nguoi ({group}), {parts} tin/nguoi. "
             "Nhan XN {code} trong {minutes} phut de gui.")
@@ -83,6 +84,7 @@ STATUS = "TDP: Hang doi {depth} tin. {latest}"
 GROUPS = "TDP nhom: {groups}"
 
 # -- residents -------------------------------------------------------------------------------------
+ANSWER_COUNTED = "TDP: Da ghi nhan tra loi {code} ({label}). Cam on."
 DK_HOW = "TDP: De dang ky nhan thong bao, nhan: DK <ho ten>. Vi du: DK Nguyen Van An"
 DK_PENDING = "TDP: Da nhan dang ky. To truong se xac nhan; ban cung co the xac nhan tai kiosk."
 DK_TO_LEADER = "TDP: {name} ({phone}) xin dang ky nhan thong bao. Xac nhan: tdp relay registrations"
