@@ -55,7 +55,7 @@ def counts(db: Database, config: Config, day: date, until: datetime) -> dict:
         "withdrawals": len(directory.withdrawals_between(db, lo, hi)),
         "help_opened": len(help_tickets.list_tickets(db, day=day.isoformat())),
         "help_closed": len(closed_today),
-        "forwarded": sum(1 for r in audit_log(db, AUDIT_WINDOW) if r["outcome"] == "forwarded" and lo <= r["at"] < hi),
+        "forwarded": sum(1 for r in audit_log(db, AUDIT_WINDOW, since=lo) if r["outcome"] == "forwarded" and r["at"] < hi),
         "notices_failed": len(notices_failed),
     }
 
