@@ -45,9 +45,8 @@ officials = sa.Table(
     sa.Column("ward", sa.String(120), nullable=False, server_default=""),
     sa.Column("kiosk_id", sa.Integer, sa.ForeignKey("kiosks.id")),
     sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    # (0001's failed_logins and locked_until stay in the file unused: login_throttle replaced them.)
     # Set while the account is disabled: no login, no session (every lookup checks it).
     sa.Column("disabled_at", sa.Float),
 )

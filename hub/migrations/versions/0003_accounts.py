@@ -2,6 +2,8 @@
 and per account, with growing lockouts), and the ward each audit row concerns (for ward-scoped views).
 
 Existing audit rows get no ward, so only hub-wide officials see them: nothing leaks across wards.
+officials.failed_logins and locked_until are no longer used but stay: dropping a column on SQLite
+rebuilds the table, and the rebuild would cascade to every open session.
 
 Revision ID: 0003
 Revises: 0002
