@@ -72,6 +72,16 @@ sessions = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
+# Browsers an official has logged in from (a long-lived cookie, stored hashed): a lockout of the
+# account by guesses from elsewhere does not apply to them, so the official is never kept out.
+known_devices = sa.Table(
+    "known_devices", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("official_id", sa.Integer, sa.ForeignKey("officials.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_used", sa.Float, nullable=False),
+)
+
 notices = sa.Table(
     "notices", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
