@@ -70,7 +70,8 @@ def test_an_official_of_ward_a_finds_nothing_of_ward_b_on_any_route(app, engine,
     assert log_in(client, "warda").status_code == 303
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/kiosks").text).group(1)
     walked, seen = set(), []
-    params = {"notice_id": list(two_wards.values()), "action": ["disable", "add", "reset-password"]}
+    params = {"notice_id": list(two_wards.values()), "action": ["disable", "add", "reset-password"],
+              "version": ["0.1.0", "..%2f..%2fetc%2fpasswd"]}
     for route in app.routes:
         if isinstance(route, Mount):
             continue

@@ -1,10 +1,7 @@
 """Account life cycle and guessing limits: officials.disabled_at, the login_throttle table (per address
-and per account, with growing lockouts), known_devices (browsers an account lockout does not
-apply to), and the ward each audit row concerns (for ward-scoped views).
+and per account, with growing lockouts), and the ward each audit row concerns (for ward-scoped views).
 
 Existing audit rows get no ward, so only hub-wide officials see them: nothing leaks across wards.
-officials.failed_logins and locked_until are no longer used but stay: dropping a column on SQLite
-rebuilds the table, and the rebuild would cascade to every open session.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,13 +26,6 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.Float),
         sa.Column("updated_at", sa.Float, nullable=False),
     )
-    op.create_table(
-        "known_devices",
-        sa.Column("token_hash", sa.String(64), primary_key=True),
-        sa.Column("official_id", sa.Integer, sa.ForeignKey("officials.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("last_used", sa.Float, nullable=False),
-    )
     with op.batch_alter_table("audit") as batch:
         batch.add_column(sa.Column("ward", sa.String(120)))
     op.create_index("audit_ward", "audit", ["ward", "id"])
@@ -45,7 +35,6 @@ def downgrade() -> None:
     op.drop_index("audit_ward", "audit")
     with op.batch_alter_table("audit") as batch:
         batch.drop_column("ward")
-    op.drop_table("known_devices")
     op.drop_table("login_throttle")
     with op.batch_alter_table("officials") as batch:
         batch.drop_column("disabled_at")
