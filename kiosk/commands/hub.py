@@ -163,6 +163,17 @@ def _add_official(ctx):
     ctx.emit(result, f"official {result['login']} ({result['role']}) added")
 
 
+def _release(ctx):
+    from hub import admin, releases
+    settings, engine = _engine(ctx)
+    row = releases.add(engine, ctx.args.file, actor=_actor())
+    counts = releases.versions_in_use(admin.list_kiosks(engine, settings))
+    ctx.emit({**row, "kiosks_per_version": dict(counts)},
+             f"release {row['version']} offered ({row['size']} bytes, sha256 {row['sha256'][:12]}…); kiosks fetch it "
+             f"on their next sync and install it at night. Now running: "
+             + (", ".join(f"{v} on {n}" for v, n in counts) or "no kiosks yet"))
+
+
 def _official_list(ctx):
     from hub import admin
     settings, engine = _engine(ctx)
@@ -201,17 +212,6 @@ def _audit(ctx):
     rows = admin.audit_log(engine, limit=max(1, min(ctx.args.limit, 100_000)))
     ctx.emit(rows, lambda: "\n".join(f"{r['at']}  {r['actor']:<24} {r['action']:<24} {r['detail']}" for r in rows)
              or "the audit log is empty")
-
-
-def _release(ctx):
-    from hub import admin, releases
-    settings, engine = _engine(ctx)
-    row = releases.add(engine, ctx.args.file, actor=_actor())
-    counts = releases.versions_in_use(admin.list_kiosks(engine, settings))
-    ctx.emit({**row, "kiosks_per_version": dict(counts)},
-             f"release {row['version']} offered ({row['size']} bytes, sha256 {row['sha256'][:12]}…); kiosks fetch it "
-             f"on their next sync and install it at night. Now running: "
-             + (", ".join(f"{v} on {n}" for v, n in counts) or "no kiosks yet"))
 
 
 def _kiosks(ctx):
