@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import admin, auth, db, notices, report
+from . import admin, auth, db, notices, releases, report
 from .api import read_json
 from .errors import HubError, Unauthorized
 
@@ -152,7 +152,9 @@ async def home(request: Request):
 async def kiosks_page(request: Request, official: dict, form):
     hub = _hub(request)
     kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
-    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks, "settings": hub.settings})
+    offered = await run_in_threadpool(releases.offered, hub.engine)
+    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks, "settings": hub.settings,
+                                           "versions": releases.versions_in_use(kiosks), "offered": offered})
 
 
 @page
@@ -170,7 +172,9 @@ async def compose_submit(request: Request, official: dict, form):
     chosen = [str(k) for k in form.getlist("kiosk")]
     values = {"text": str(form.get("text", "")), "group": str(form.get("group", "TATCA")),
               "urgent": form.get("urgent") == "1", "unaccented": form.get("unaccented") == "1",
-              "expires": str(form.get("expires", "")).strip(), "kiosk": chosen}
+              "expires": str(form.get("expires", "")).strip(), "kiosk": chosen,
+              "at": str(form.get("at", "")).strip().replace("T", " "), "every": str(form.get("every", "")),
+              "ask": str(form.get("ask", ""))}
     try:
         expires = float(values["expires"]) if values["expires"] else None
     except ValueError:
@@ -179,7 +183,8 @@ async def compose_submit(request: Request, official: dict, form):
         result = await run_in_threadpool(
             lambda: notices.send(hub.engine, hub.settings, values["text"], kiosks=chosen, group=values["group"],
                                  urgent=values["urgent"], unaccented=values["unaccented"], expires_in_hours=expires,
-                                 actor=official["login"], allowed_kiosk_ids=ids))
+                                 actor=official["login"], allowed_kiosk_ids=ids, at=values["at"],
+                                 every=values["every"], ask=values["ask"]))
     except HubError as exc:
         message = exc.vietnamese if expires != -1.0 else "Thời hạn phải là số giờ"
         return render(request, "compose.html", {"official": official, "kiosks": kiosks, "error": message,

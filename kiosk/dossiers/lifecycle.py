@@ -487,14 +487,20 @@ def list_dossiers(db: Database, *, status: str | None = None, phone: str | None 
     return [_row_to_dossier(r) for r in rows]
 
 
+_CODE_SHAPED = re.compile(r"[A-Z0-9-]{1,16}")
+
+
 def status_reply(db: Database, sender: str, raw_code: str, prefix: str = tracking.DEFAULT_PREFIX) -> str:
     """Reply to an "HS <code>" SMS. Only the phone that handed the dossier in learns its status."""
+    # Never the sender's own words: a spoofed sender would make the ward's SIM say anything.
+    shown = clean(raw_code).upper()
+    shown = f" {shown}" if _CODE_SHAPED.fullmatch(shown) else ""
     try:
         dossier = get(db, raw_code, prefix)
     except (InvalidInput, NotFound):
-        return f"Không tìm thấy hồ sơ {clean(raw_code)}. Kiểm tra lại mã trên giấy biên nhận."
+        return f"Không tìm thấy hồ sơ{shown}. Kiểm tra lại mã trên giấy biên nhận."
     if dossier.phone != phones.normalise(sender):
-        return f"Không tìm thấy hồ sơ {clean(raw_code)}. Kiểm tra lại mã trên giấy biên nhận."
+        return f"Không tìm thấy hồ sơ{shown}. Kiểm tra lại mã trên giấy biên nhận."
     official = f" Mã Cổng DVC: {dossier.portal_code}." if dossier.portal_code else ""
     kind = "Hẹn" if dossier.official_appointment else "Hẹn dự kiến"
     when = (f" {kind}: {clock.display_date(dossier.best_appointment)}."

@@ -80,15 +80,6 @@ def prefix(config: Config) -> str:
     return tracking.prefix(config)
 
 
-def _kiosk_number(config: Config) -> str:
-    if not config.printer.kiosk_number:
-        return ""
-    try:
-        return phones.national(phones.normalise(config.printer.kiosk_number))
-    except InvalidInput:
-        return config.printer.kiosk_number
-
-
 def qr_payload(dossier: dossiers.Dossier, config: Config) -> str:
     """What the slip's QR opens: a lookup link, or plain text naming the code (module docstring)."""
     if config.requests.lookup_url:
@@ -98,6 +89,21 @@ def qr_payload(dossier: dossiers.Dossier, config: Config) -> str:
     number = _kiosk_number(config)
     how = f" Tra cứu: nhắn HS {dossier.code} gửi {number}." if number else " Tra cứu tại kiosk, mục Tra cứu hồ sơ."
     return f"{messages.sender(prefix(config))} - mã yêu cầu {dossier.code}.{how}"
+
+
+def _kiosk_number(config: Config) -> str:
+    """The kiosk's SIM number as people write it (0912 …), or "" when none is configured."""
+    if not config.printer.kiosk_number:
+        return ""
+    try:
+        return phones.national(phones.normalise(config.printer.kiosk_number))
+    except InvalidInput:
+        return config.printer.kiosk_number
+
+
+def _stop_number(config: Config) -> str:
+    number = _kiosk_number(config)
+    return f"số {number}" if number else "số của Tổ dân phố"
 
 
 def help_lines(config: Config, code: str) -> tuple[str, ...]:
@@ -260,7 +266,7 @@ def print_registration(db: Database, config: Config, household_id: int, *,
         ward=config.site.ward, residential_group=config.site.residential_group, head_name=slip["full_name"],
         phone_masked=phones.masked(slip["phone"]), groups=slip["groups"],
         registered_at=clock.local_time(config.site.timezone, slip["created_at"]).strftime("%d/%m/%Y %H:%M"),
-        help_lines=("Ngừng nhận tin: nhắn HUY đến số của Tổ dân phố.",), paper=config.printer.paper, fmt="pdf")
+        help_lines=(f"Ngừng nhận tin: nhắn HUY đến {_stop_number(config)}.",), paper=config.printer.paper, fmt="pdf")
     path = _keep(config, f"registration-{household_id}", pdf)
     return _send(db, config, path, code=None, kind="registration", title=f"TDP dang ky {household_id}",
                  wait=True, printer=printer)

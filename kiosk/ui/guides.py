@@ -8,7 +8,6 @@ naming the procedure.
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
@@ -16,6 +15,7 @@ from kiosk.dossiers import procedures
 from kiosk.ui.app import KioskScreen
 from .qr import qr_texture
 
+SEARCH_RESULTS = 8
 CATEGORY_ORDER = ("lien_thong", "ho_tich", "cu_tru", "dinh_danh", "bao_tro_xa_hoi", "chung_thuc", "dat_dai",
                   "kinh_doanh")
 
@@ -38,9 +38,11 @@ class GuidesScreen(KioskScreen):
     def reset(self) -> None:
         self.step, self.category, self.procedure, self.online = "categories", "", None, True
         self.ticket_message = ""
+        if "search_input" in self.ids:
+            self.ids.search_input.text = ""
 
     def _fill_categories(self) -> None:
-        app = App.get_running_app()
+        app = self.app
         box = self.ids.category_list
         box.clear_widgets()
         present = {p.category for p in procedures.default()}
@@ -68,13 +70,40 @@ class GuidesScreen(KioskScreen):
         self.ticket_message = ""
         self.ids.portal_qr.texture = qr_texture(self.procedure.portal_url)
         self.step = "detail"
+        self.ids.detail_scroll.scroll_y = 1  # a new guide starts at its top (finding 29)
+
+    def on_online(self, *_args) -> None:
+        if "detail_scroll" in self.ids:
+            self.ids.detail_scroll.scroll_y = 1
+
+    def open_search(self) -> None:
+        """"Tìm thủ tục": type a few words, without marks; the catalogue's typo-tolerant search."""
+        self.ids.search_input.text = ""
+        self.search("")
+        self.step = "search"
+
+    def search(self, text: str) -> None:
+        box = self.ids.search_list
+        none = self.ids.search_none
+        box.clear_widgets()
+        box.add_widget(none)
+        found = procedures.default().search(text)[:SEARCH_RESULTS] if text.strip() else []
+        none.text = self.app.t("guides_search_none") if text.strip() and not found else ""
+        for procedure in found:
+            button = Factory.ListButton(text=procedure.name)
+            button.code = procedure.code
+            button.bind(on_release=lambda b: self.show(b.code))
+            box.add_widget(button)
 
     def back_step(self) -> bool:
-        """Back within the guide first (detail → list → categories); False when at the top."""
+        """Back within the guide first (detail → list or search → categories); False at the top."""
+        if self.step == "detail" and self.ids.search_input.text.strip() and not self.category:
+            self.step = "search"
+            return True
         if self.step == "detail" and self.category:
             self.step = "list"
             return True
-        if self.step in ("detail", "list"):
+        if self.step in ("detail", "list", "search"):
             self.step = "categories"
             return True
         return False
@@ -90,14 +119,14 @@ class GuidesScreen(KioskScreen):
 
     def print_checklist(self) -> None:
         from kiosk.dossiers.receipts import print_checklist
-        app = App.get_running_app()
+        app = self.app
         app.print_in_background(print_checklist, app.tdp_config, self.procedure.code)
 
     def hand_in_key(self, procedure) -> str:
         return "tile_request" if procedure is None or procedure.kiosk_request else "guides_ask_volunteer"
 
     def hand_in(self) -> None:
-        app = App.get_running_app()
+        app = self.app
         if self.procedure.kiosk_request:
             app.go("request", code=self.procedure.code)
             return
@@ -107,7 +136,7 @@ class GuidesScreen(KioskScreen):
                           on_error=self._ticket_failed)
 
     def _ticket_opened(self, ticket: dict) -> None:
-        self.ticket_message = App.get_running_app().t("guides_volunteer_coming", number=ticket["display_number"])
+        self.ticket_message = self.app.t("guides_volunteer_coming", number=ticket["display_number"])
 
     def _ticket_failed(self, message: str) -> None:
-        self.ticket_message = message or App.get_running_app().t("error_generic")
+        self.ticket_message = message or self.app.t("error_generic")

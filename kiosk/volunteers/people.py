@@ -390,7 +390,7 @@ def verify_pin(db: Database, name_or_phone: str, pin: str, settings: VolunteerSe
             conn.execute("UPDATE volunteers SET pin_failures = 0, locked_until = ? WHERE id = ?",
                          (utc_stamp(at + timedelta(minutes=settings.lockout_minutes)), volunteer["id"]))
             error = LockedOut(f"too many wrong PINs: locked for {settings.lockout_minutes} minutes",
-                              f"Nhập sai mã PIN quá nhiều lần: tạm khoá {settings.lockout_minutes} phút.")
+                              f"Nhập sai mã PIN quá nhiều lần: tạm khóa {settings.lockout_minutes} phút.")
         else:
             conn.execute("UPDATE volunteers SET pin_failures = ? WHERE id = ?", (failures + 1, volunteer["id"]))
             left = settings.pin_max_failures - failures - 1
