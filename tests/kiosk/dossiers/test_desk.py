@@ -183,3 +183,17 @@ def test_the_slips_qr_is_a_lookup_link_or_plain_text_never_json(store):
                                                   f"?ma_ho_so={OFFICIAL}")
     hub = config_module.from_dict({"requests": {"lookup_url": "https://hub.example.vn/tra-cuu/{code}"}})
     assert receipts.qr_payload(filed, hub) == f"https://hub.example.vn/tra-cuu/{d.code}"
+
+
+def test_the_desk_role_migration_makes_existing_team_leaders_senior(tmp_path):
+    from kiosk.volunteers.people import MIGRATIONS
+    from sms.storage import Database
+    db = Database(tmp_path / "old.sqlite3")
+    db.migrate(MIGRATIONS[:1])
+    for name, phone, role in (("Tổ Trưởng", "+84987000010", "leader"), ("Thành Viên", "+84987000011", "member")):
+        db.execute("INSERT INTO volunteers (name, name_key, phone, role, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+                   (name, name.lower(), phone, role))
+    db.migrate(MIGRATIONS)
+    assert people.may_reject(db, "+84987000010") and not people.may_reject(db, "+84987000011")
+    db.close()
