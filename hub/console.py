@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from . import admin, auth, db, notices, releases, report
 from .api import read_json
-from .errors import HubError, Unauthorized
+from .guard import BoundedStaticFiles
+from .errors import HubError
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -95,10 +95,11 @@ def _scope(hub, official) -> tuple[list[dict], set[int]]:
             admin.visible_kiosk_ids(hub.engine, official))
 
 
-async def _audit(request: Request, actor: str, action: str, detail) -> None:
+async def _audit(request: Request, actor: str, action: str, detail, official: dict | None = None) -> None:
+    """Audit a console action in the ward of `official` (None: hub-wide, seen by hub-wide officials)."""
     def write():
         with db.write(_hub(request).engine) as conn:
-            admin.record(conn, actor, action, detail)
+            admin.record(conn, actor, action, detail, ward=admin.ward_of(conn, official) if official else None)
     await run_in_threadpool(write)
 
 
@@ -120,13 +121,13 @@ async def login_submit(request: Request):
                                               "error": "Phiên đăng nhập hết hạn, vui lòng thử lại."}, 403)
     try:
         official = await run_in_threadpool(auth.login, hub.engine, hub.settings, login_name,
-                                           str(form.get("password", "")))
-    except Unauthorized as exc:
-        await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": str(exc)})
+                                           str(form.get("password", "")), request.client.host if request.client else "")
+    except auth.LoginRefused as exc:
+        await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": exc.reason}, exc.official)
         return render(request, "login.html", {"official": None, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
                                               "error": str(exc).capitalize()}, 401)
     token, _ = await run_in_threadpool(auth.open_session, hub.engine, hub.settings, official["id"])
-    await _audit(request, official["login"], "console.login", {})
+    await _audit(request, official["login"], "console.login", {}, official)
     response = RedirectResponse("/kiosks", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                         max_age=hub.settings.session_hours * 3600)
@@ -137,7 +138,7 @@ async def login_submit(request: Request):
 @page
 async def logout(request: Request, official: dict, form):
     await run_in_threadpool(auth.close_session, _hub(request).engine, request.cookies.get(SESSION_COOKIE))
-    await _audit(request, official["login"], "console.logout", {})
+    await _audit(request, official["login"], "console.logout", {}, official)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -278,7 +279,8 @@ async def report_page(request: Request, official: dict, form):
 async def report_xlsx(request: Request, official: dict, form):
     data = await run_in_threadpool(_report_data, request, official)
     body = await run_in_threadpool(report.xlsx, data)
-    await _audit(request, official["login"], "console.report_download", {"from": data["from"], "to": data["to"]})
+    await _audit(request, official["login"], "console.report_download", {"from": data["from"], "to": data["to"]},
+                 official)
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="bao-cao-{data["from"]}-{data["to"]}.xlsx"'})
 
@@ -286,9 +288,7 @@ async def report_xlsx(request: Request, official: dict, form):
 @page
 async def audit_page(request: Request, official: dict, form):
     hub = _hub(request)
-    rows = await run_in_threadpool(admin.audit_log, hub.engine)
-    if official["role"] == "group":
-        rows = [r for r in rows if r["actor"] == official["login"]]
+    rows = await run_in_threadpool(lambda: admin.audit_log(hub.engine, official=official))
     return render(request, "audit.html", {"official": official, "rows": rows})
 
 
@@ -302,10 +302,10 @@ routes = [
     Route("/compose", compose_submit, methods=["POST"]),
     Route("/console/api/segments", segments_api, methods=["POST"]),
     Route("/notices", notices_page, methods=["GET"]),
-    Route("/notices/{notice_id:int}", notice_page, methods=["GET"]),
-    Route("/notices/{notice_id:int}/cancel", notice_cancel, methods=["POST"]),
+    Route("/notices/{notice_id:id}", notice_page, methods=["GET"]),
+    Route("/notices/{notice_id:id}/cancel", notice_cancel, methods=["POST"]),
     Route("/report", report_page, methods=["GET"]),
     Route("/report.xlsx", report_xlsx, methods=["GET"]),
     Route("/audit", audit_page, methods=["GET"]),
-    Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    Mount("/static", BoundedStaticFiles(directory=str(HERE / "static")), name="static"),
 ]

@@ -48,6 +48,17 @@ def period(days: int, today: date | None = None) -> tuple[date, date]:
     return today - timedelta(days=max(1, days) - 1), today
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """Text from outside (kiosk and ward names) as a cell a spreadsheet shows and never runs: text
+    starting like a formula gets a leading apostrophe. Numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def xlsx(report: dict) -> bytes:
     """The report as an .xlsx workbook: one sheet per kiosk, one per ward, with the target."""
     from openpyxl import Workbook
@@ -62,7 +73,7 @@ def xlsx(report: dict) -> bytes:
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in rows:
-            lead = [row["name"], row["ward"]] if first[0] == "Kiosk" else [row["ward"], row["kiosks"]]
+            lead = [safe_cell(row["name"]), safe_cell(row["ward"])] if first[0] == "Kiosk" else [safe_cell(row["ward"]), row["kiosks"]]
             sheet.append(lead + [row["requests"], row["requests_online"], round(row["online_share"], 4),
                                  "Đạt" if row["meets_target"] else "Chưa đạt", row["help_tickets"], row["sms_parts"]])
             sheet.cell(sheet.max_row, 5).number_format = "0%"
