@@ -260,7 +260,8 @@ class Sync:
             self.client.report(notice_id, {"state": "expired"})
             return False
         group = notice.get("group") or directory.EVERYONE_CODE
-        if notice.get("at") or notice.get("every") or notice.get("ask"):
+        # A time, a repeat, a question or {fields} to fill from the directory: kiosk/notices/schedule.py.
+        if notice.get("at") or notice.get("every") or notice.get("ask") or "{" in str(notice.get("text", "")):
             return self._schedule(notice_id, notice, group)
         try:
             phones = directory.recipients(self.db, group)
