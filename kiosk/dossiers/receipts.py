@@ -126,7 +126,7 @@ def receipt_data(dossier: dossiers.Dossier, config: Config) -> render.ReceiptDat
         procedure_name=dossier.procedure_name, code=dossier.code,
         national_code=procedure.national_code if procedure else "",
         full_name=dossier.full_name, appointment_date=clock.display_date(dossier.appointment_date),
-        issued_at=clock.local_time(config.site.timezone, dossier.created_at).strftime("%d/%m/%Y %H:%M"),
+        issued_at=clock.local_time(config.site.timezone, dossier.created_at).strftime("%d/%m/%Y\u00a0%H:%M"),
         qr_payload=qr_payload(dossier, config), citizen_id_masked=dossier.masked_citizen_id,
         phone_masked=phones.masked(dossier.phone), volunteer=dossier.volunteer,
         collect_at=dossiers.collect_place(dossier),
