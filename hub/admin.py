@@ -156,3 +156,10 @@ def audit_log(engine: Engine, *, limit: int = 200) -> list[dict]:
     with db.read(engine) as conn:
         rows = conn.execute(sa.select(db.audit).order_by(db.audit.c.id.desc()).limit(limit)).mappings().all()
     return [{"at": iso(r["at"]), "actor": r["actor"], "action": r["action"], "detail": r["detail"]} for r in rows]
+
+
+def official_names(engine: Engine) -> dict[str, str]:
+    """{login: full name} of every official, so the console says who did what by name."""
+    o = db.officials
+    with db.read(engine) as conn:
+        return {r.login: r.name for r in conn.execute(sa.select(o.c.login, o.c.name))}

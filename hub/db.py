@@ -71,6 +71,12 @@ notices = sa.Table(
     sa.Column("expires_at", sa.Float),
     sa.Column("cancelled_at", sa.Float),
     sa.Column("created_by", sa.String(80), nullable=False),
+    # The Compose form's one-time token: a second post of the same form finds this notice.
+    sa.Column("form_token", sa.String(64), unique=True),
+    # A correction names the notice it replaces (that one is cancelled when this is sent).
+    sa.Column("replaces", sa.Integer),
+    # A test send goes only to this phone (the official's own, typed for this one send).
+    sa.Column("test_phone", sa.String(20)),
 )
 
 deliveries = sa.Table(

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from . import auth, db
 from .contract import (EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT, HEARTBEAT_NUMBERS,
-                       HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, REPORT_STATES)
+                       HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, NOTICE_TEST_PHONE, REPORT_STATES)
 from .admin import iso, record
 from .errors import InvalidInput, NotFound, Unauthorized
 from .settings import HubSettings
@@ -155,7 +155,8 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                 rows = conn.execute(sa.select(n).where(n.c.id.in_(ids)).order_by(n.c.id)).mappings().all()
                 handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
                            "group": r["group_code"] or EVERYONE_CODE, "unaccented": bool(r["unaccented"]),
-                           "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"])} for r in rows]
+                           "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
+                           **({NOTICE_TEST_PHONE: r["test_phone"]} if r["test_phone"] else {})} for r in rows]
                 record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids})
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
 
@@ -184,6 +185,10 @@ def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
         new_state = "cancelled" if current.state == "cancelled" else state
         conn.execute(d.update().where(d.c.notice_id == notice_id, d.c.kiosk_id == kiosk["id"])
                      .values(state=new_state, updated_at=moment, **counts))
+        if new_state in ("done", "cancelled", "expired"):
+            # The official's own number for a test send is kept only until that one SMS is through.
+            conn.execute(db.notices.update().where(db.notices.c.id == notice_id, db.notices.c.test_phone.is_not(None))
+                         .values(test_phone=""))
         record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts})
     return {"id": notice_id, "state": new_state, **counts}
 
