@@ -236,3 +236,19 @@ def test_compose_offers_the_groups_the_kiosks_reported(client, ward_official, en
     page = client.get("/compose").text
     assert '<option value="CLB"' in page and "CLB dưỡng sinh – 12 người" in page and '<option value="TATCA"' in page
     assert "CLB dưỡng sinh 12" in client.get("/kiosks").text
+
+
+def test_two_concurrent_posts_of_one_form_make_one_notice(ward_official, engine, settings):
+    import threading
+    results, token = [], "t" * 32
+    barrier = threading.Barrier(4)
+
+    def post():
+        barrier.wait()
+        results.append(notices.send(engine, settings, "Một lần thôi", kiosks=["k1"], form_token=token)["id"])
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1 and len(notices.recent(engine)) == 1

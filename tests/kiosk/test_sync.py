@@ -367,3 +367,37 @@ def test_a_real_heartbeat_arrives_at_the_hub_field_for_field(hub, ward, kiosk_co
     assert received["modem"] == payload["modem"]
     assert received["groups"] == payload["groups"]
     assert set(payload) - set(received) == set()
+
+
+def test_a_notice_relayed_by_sms_is_not_sent_again_when_the_hub_copy_arrives(hub, ward, store):
+    from kiosk.relay import residents as relay
+    from sms.inbox import InboundMessage
+    config = config_module.from_dict({"storage": {"path": store.path},
+                                      "hub": {"url": hub.url, "token": hub.token, "poll_seconds": 1},
+                                      "relay": {"officials": [{"name": "Tổ trưởng", "phone": "0912999001",
+                                                               "pin": "2468"}], "confirm_above": 1000}})
+    text = "Khẩn: mất nước từ 8h đến 17h ngày mai"
+    notice_id = hub_notices.send(hub.engine, hub.settings, text, group="HPN", urgent=True)["id"]
+    # While the kiosk is offline the official texts it, unaccented and in lower case.
+    message = InboundMessage(id=1, sender="+84912999001", sender_type="international",
+                             text="kc 2468 HPN khan: mat nuoc tu 8h den 17h  ngay mai", received_at="")
+    relay.send(ward, config, message, relay.handle(ward, config, message))
+    members = directory.recipients(ward, "HPN")
+    relayed = outbox.messages(ward, key_prefix="relay:", limit=10_000)
+    assert sorted(m["to"] for m in relayed) == sorted(members)
+    sync = Sync(ward, config)
+    summary = sync.run_once()                     # back online: the hub's copy arrives
+    assert summary["skipped"] == [notice_id] and sms_keys(ward, notice_id) == []
+    assert [n["source"] for n in notices.current(ward)] == ["sms"]
+    (k,) = hub_notices.show(hub.engine, notice_id)["kiosks"]
+    assert k["state"] == "relayed" and k["recipients"] == len(members)
+    hub_notices.cancel(hub.engine, notice_id)     # cancelling on the hub takes the relayed one down
+    assert sync.run_once(full=False)["cancelled"] == [notice_id]
+    assert notices.current(ward) == []
+
+
+def test_an_unrelated_relayed_notice_does_not_stop_a_hub_notice(hub, ward, store, kiosk_config):
+    notices.post(ward, "Họp chi bộ tối nay", source="sms", external_id="9", group_code="CB")
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Họp chi bộ tối nay", group="HPN")["id"]
+    assert Sync(ward, kiosk_config).run_once()["queued"] == [notice_id]   # same text, other group
+    assert len(sms_keys(ward, notice_id)) == len(directory.recipients(ward, "HPN"))
