@@ -137,8 +137,13 @@ async def login_submit(request: Request):
                                            str(form.get("password", "")))
     except Unauthorized as exc:
         await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": str(exc)})
+        message = (exc.vietnamese or str(exc)).capitalize()
+        if "khóa" in message:
+            message = (f"Anh/chị đã nhập sai mật khẩu {hub.settings.login_max_failures} lần nên tài khoản tạm khóa "
+                       f"{hub.settings.lockout_minutes} phút ({message[0].lower() + message[1:]}). "
+                       "Cần hỗ trợ, hãy gọi cán bộ phường phụ trách trang này.")
         return render(request, "login.html", {**context, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
-                                              "error": (exc.vietnamese or str(exc)).capitalize()}, 401)
+                                              "error": message}, 401)
     token, _ = await run_in_threadpool(auth.open_session, hub.engine, hub.settings, official["id"])
     await _audit(request, official["login"], "console.login", {})
     response = RedirectResponse(target, status_code=303)

@@ -252,3 +252,110 @@ def test_two_concurrent_posts_of_one_form_make_one_notice(ward_official, engine,
     for t in threads:
         t.join()
     assert len(set(results)) == 1 and len(notices.recent(engine)) == 1
+
+
+def _heartbeat(engine, name, seen, **fields):
+    import json
+    with db.write(engine) as conn:
+        conn.execute(db.kiosks.update().where(db.kiosks.c.name == name).values(
+            last_seen=seen, heartbeat=json.dumps({"groups": [{"code": "HPN", "name": "Hội phụ nữ", "consenting": 44},
+                                                             {"code": "TATCA", "name": "Tất cả", "consenting": 94}],
+                                                  **fields}, ensure_ascii=False)))
+
+
+def test_kiosk_cards_say_since_when_what_to_check_and_whom_to_call(client, ward_official, engine, settings):
+    from hub import times
+    two_hours_ago = db.now() - 7200
+    _heartbeat(engine, "k1", two_hours_ago, duty_name="Hoa", duty_phone="0912345678",
+               modem=[{"state": "dead", "signal": 3, "operator": "Viettel"}])
+    login(client)
+    page = client.get("/kiosks").text
+    k1 = page.split('data-kiosk="k1"')[1].split('data-kiosk="k2"')[0]
+    assert f"Mất kết nối từ {times.display(two_hours_ago, settings.timezone)} (2 giờ trước)" in k1
+    assert "Kiểm tra kiosk còn điện" in k1 and "SIM của kiosk còn tiền" in k1
+    assert 'href="tel:0912345678"' in k1 and "Hoa" in k1
+    assert "Sóng yếu – bộ phận nhắn tin không hoạt động" in k1 and "dead" not in k1
+    assert "Số điện thoại của kiosk: 0981 000 001" in k1
+    k2 = page.split('data-kiosk="k2"')[1]
+    assert "Chưa kết nối lần nào (kiosk chưa cài đặt xong)" in k2 and "Mất kết nối" not in k2
+
+
+def test_quiet_hours_are_said_in_compose_and_on_the_notice(client, ward_official, engine, settings):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    now = datetime.now(ZoneInfo(settings.timezone))
+    settings.quiet_start = (now - timedelta(hours=1)).strftime("%H:%M")
+    settings.quiet_end = (now + timedelta(hours=2)).strftime("%H:%M")
+    _heartbeat(engine, "k1", db.now())
+    login(client)
+    assert "Bây giờ là giờ nghỉ đêm" in client.get("/compose").text
+    notice_id = notices.send(engine, settings, "Họp tổ", kiosks=["k1"], group="HPN")["id"]
+    with db.write(engine) as conn:
+        conn.execute(db.deliveries.update().values(state="queued", recipients=44))
+    end = (now + timedelta(hours=2))
+    assert f"Chờ đến {end.hour}:{end.minute:02d}" in client.get(f"/notices/{notice_id}").text
+    assert "(giờ nghỉ đêm)" in client.get(f"/notices/{notice_id}/counts").text
+
+
+def test_confirmation_lists_recipients_per_kiosk_cost_and_warnings(client, ward_official, engine):
+    _heartbeat(engine, "k1", db.now())
+    login(client)
+    compose = client.get("/compose").text
+    assert "Hội phụ nữ – 44 người" in compose and "Tất cả người đăng ký nhận tin (94 người)" in compose
+    assert "Chọn tất cả kiosk của Phường Demo (2)" in compose
+    review = send_form(client, {"text": "Họp Hội phụ nữ 19h thứ Bảy", "kiosk": ["k1", "k2"], "group": "HPN"},
+                       step="review")
+    assert review.status_code == 200
+    assert re.search(r'data-kiosk="k1">.*?class="count">44<', review.text, re.S)
+    assert "1 tin/người × 44 người = 44 tin, khoảng 15.400 đ" in review.text
+    assert "Kiosk k2 chưa kết nối lần nào" in review.text
+    assert 'id="everyone-step"' not in review.text
+    everyone = send_form(client, {"text": "Họp toàn tổ", "kiosk": "k1", "group": "TATCA"})
+    assert everyone.status_code == 400 and "hãy đánh dấu ô xác nhận" in everyone.text
+    assert notices.recent(engine) == []
+
+
+def test_a_correction_replaces_the_notice_it_corrects(client, ward_official, engine, settings):
+    login(client)
+    first = notices.send(engine, settings, "Họp ngày 12/12", kiosks=["k1"], group="HPN")["id"]
+    form = client.get(f"/compose?correct={first}").text
+    assert "ĐÍNH CHÍNH thông báo ngày" in form and f'name="replaces" value="{first}"' in form
+    r = send_form(client, {"text": "ĐÍNH CHÍNH: họp ngày 13/12", "kiosk": "k1", "group": "HPN",
+                           "replaces": str(first)})
+    assert r.status_code == 303
+    assert notices.show(engine, first)["cancelled"] is True
+    second = int(r.headers["location"].split("/")[2].split("?")[0])
+    assert notices.show(engine, second)["replaces"] == first
+
+
+def test_a_test_send_goes_to_the_officials_phone_only(client, ward_official, engine):
+    _heartbeat(engine, "k1", db.now())
+    login(client)
+    r = send_form(client, {"text": "Thử", "kiosk": ["k1", "k2"], "group": "HPN", "test_phone": "0912 345 678"},
+                  step="test")
+    assert r.status_code == 200 and 'id="test-sent"' in r.text
+    (test,) = notices.recent(engine)
+    assert test["test"] and [k["name"] for k in test["kiosks"]] == ["k1"]     # through the online kiosk
+    bad = send_form(client, {"text": "Thử", "kiosk": "k1", "group": "HPN", "test_phone": "abc"}, step="test")
+    assert bad.status_code == 400 and "Số điện thoại không đúng" in bad.text
+
+
+def test_login_keeps_the_name_and_console_pages_are_not_cached(client, ward_official):
+    page = client.get("/login").text
+    wrong = client.post("/login", data={"login": "phuong", "password": "sai", "csrf": csrf_of(page)})
+    assert 'value="phuong"' in wrong.text and 'autocomplete="current-password"' in wrong.text
+    r = login(client)
+    assert r.headers["location"] == "/compose"
+    assert client.get("/notices").headers["cache-control"] == "no-store"
+
+
+def test_audit_shows_officials_in_sentences_and_kiosk_events_apart(client, ward_official, engine, settings):
+    notice_id = notices.send(engine, settings, "Họp", kiosks=["k1"], group="HPN", actor="phuong")["id"]
+    with db.write(engine) as conn:
+        admin.record(conn, "kiosk:k1", "api.report", {"notice": notice_id, "state": "done", "recipients": 9, "sent": 9})
+    login(client)
+    people = client.get("/audit").text
+    assert f"Gửi thông báo #{notice_id} (Hội phụ nữ, 1 tin/người)" in people and "Lê Văn Phường" in people
+    assert "Kiosk k1" not in people and "{" not in people.split("<main>")[1]
+    machines = client.get("/audit?kiosk=1").text
+    assert f"báo thông báo #{notice_id}: đã gửi 9/9 (Đã gửi xong)" in machines
