@@ -338,12 +338,13 @@ class Sync:
 
     def _apply_test(self, notice_id: int, notice: dict) -> bool:
         """A test send: one SMS to the official's own phone, nothing on the board."""
-        phone = str(notice[contract.NOTICE_TEST_PHONE])
+        from kiosk.directory import phone as phones
         try:
+            phone = phones.normalise(str(notice[contract.NOTICE_TEST_PHONE]))
             outbox.enqueue_many(self.db, [phone], notice["text"], priority="urgent", key_prefix=f"hub:{notice_id}",
                                 unaccented=bool(notice.get("unaccented")), max_parts=self.config.sms.max_parts,
                                 source="hub")
-        except SmsError as exc:
+        except (SmsError, phones.InvalidPhone) as exc:
             log.warning("test notice %s not queued: %s", notice_id, exc)
             self._report(notice_id, {"state": "done", "recipients": 1, "sent": 0, "delivered": 0, "failed": 1})
             self._refused.add(notice_id)
