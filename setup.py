@@ -33,6 +33,9 @@ setup(
         "sqlalchemy>=2.0,<3",
         "alembic>=1.13,<2",
         "psycopg[binary]>=3.1,<4",
+        "cryptography>=42,<51",        # AES-GCM and scrypt for the encrypted backups
+        "packaging>=23,<27",           # version numbers of upgrade packages
+        "holidays>=0.60,<1",
     ],
     extras_require={
         "test": [
@@ -42,6 +45,7 @@ setup(
             "playwright>=1.44,<2",
             "httpx>=0.27,<1",
             "msoffcrypto-tool>=5.4,<7",  # builds real password-protected .xlsx files for import tests
+            "wheel>=0.42,<1",            # the upgrade tests build real wheels of a test version
         ],
     },
     entry_points={"console_scripts": ["tdp = kiosk.cli:main"]},

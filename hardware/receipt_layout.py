@@ -7,6 +7,7 @@ same layout on both keeps the PNG preview and the printed PDF identical.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -128,29 +129,39 @@ def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(row) for row in code.get_matrix())
 
 
+_BREAK = re.compile(r"[ \t\r\n]+")  # ordinary spaces only: a no-break space (U+00A0) keeps "500.000\u00a0đồng" whole
+
+
 def wrap(surface: Surface, text: str, size: float, bold: bool, width: float, first_width: float | None = None) -> list[str]:
-    """Greedy word wrap; a word longer than a line is cut by characters."""
+    """Greedy word wrap at ordinary spaces; a word is never cut.
+
+    A date, a code or an amount split over two lines is misread ("10/12/202" then "6"), so a
+    word wider than the line gets a line of its own, which `_line` draws in a size that fits.
+    When not even the first word fits in `first_width` (beside a label), the first line is ""
+    and the text starts on the next line.
+    """
     lines, current = [], ""
     limit = first_width if first_width is not None else width
-    for word in text.split():
+    for word in (w for w in _BREAK.split(text) if w):
         trial = f"{current} {word}" if current else word
         if surface.text_width(trial, size, bold) <= limit:
             current = trial
             continue
         if current:
             lines.append(current)
-            limit = width
-        while surface.text_width(word, size, bold) > limit:
-            cut = len(word)
-            while cut > 1 and surface.text_width(word[:cut], size, bold) > limit:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-            limit = width
+        elif limit != width:
+            lines.append("")
+        limit = width
         current = word
     if current or not lines:
         lines.append(current)
     return lines
+
+
+def fit_size(surface: Surface, text: str, size: float, bold: bool, width: float) -> float:
+    """`size`, or smaller so that `text` fits in `width` on one line."""
+    measured = surface.text_width(text, size, bold)
+    return size if measured <= width else size * width / measured * 0.99
 
 
 class _Cursor:
@@ -185,11 +196,13 @@ def layout(doc: Document, surface: Surface, width: float, base: float,
             label_w = surface.text_width(label, size, True)
             lines = wrap(surface, block.text, size, block.bold, width, first_width=width - label_w)
             cur.need(size * LINE)
-            surface.text(0, cur.y + size * ASCENT, label, size, True)
-            surface.text(label_w, cur.y + size * ASCENT, lines[0], size, block.bold)
+            label_size = fit_size(surface, label, size, True, width)
+            surface.text(0, cur.y + size * ASCENT, label, label_size, True)
+            if lines[0]:
+                surface.text(label_w, cur.y + size * ASCENT, lines[0], size, block.bold)
             cur.y += size * LINE
             for line in lines[1:]:
-                _line(cur, line, size, block.bold, width, False)
+                _line(cur, line, size, block.bold, width, block.center)
         elif block.kind == "code":
             fitted = min(size, size * width / max(1.0, surface.text_width(block.text, size, True)) * 0.98)
             _line(cur, block.text, fitted, True, width, True)
@@ -222,7 +235,8 @@ def layout(doc: Document, surface: Surface, width: float, base: float,
                 for i, line in enumerate(lines):
                     if i:
                         cur.need(size * LINE)
-                    surface.text(indent, cur.y + size * ASCENT, line, size, False)
+                    surface.text(indent, cur.y + size * ASCENT, line,
+                                 fit_size(surface, line, size, False, width - indent), False)
                     cur.y += size * LINE
         elif block.kind == "space":
             cur.y += base * block.scale
@@ -233,6 +247,7 @@ def layout(doc: Document, surface: Surface, width: float, base: float,
 
 def _line(cur: _Cursor, text: str, size: float, bold: bool, width: float, center: bool) -> None:
     cur.need(size * LINE)
-    x = (width - cur.surface.text_width(text, size, bold)) / 2 if center else 0
-    cur.surface.text(max(0.0, x), cur.y + size * ASCENT, text, size, bold)
+    drawn = fit_size(cur.surface, text, size, bold, width)
+    x = (width - cur.surface.text_width(text, drawn, bold)) / 2 if center else 0
+    cur.surface.text(max(0.0, x), cur.y + size * ASCENT, text, drawn, bold)
     cur.y += size * LINE

@@ -1,4 +1,4 @@
-"""Receipts a resident takes home: dossier receipt, "what to bring" checklist, registration slip.
+"""Papers a resident takes home: the request slip, the "what to bring" checklist, the registration slip.
 
 Plain dataclasses in, PNG (Pillow, 1-bit, exactly 384 or 576 dots wide for 58/80 mm thermal
 heads at 203 dpi) or PDF (reportlab, real text) out. The kiosk fills the dataclasses; this
@@ -19,21 +19,32 @@ FORMATS = ("png", "pdf")
 
 @dataclass(frozen=True)
 class ReceiptData:
-    """Everything printed on a dossier receipt (giấy tiếp nhận hồ sơ và hẹn trả kết quả)."""
+    """Everything printed on a request slip (phiếu hẹn – biên nhận yêu cầu of the residential group).
+
+    It is not the one-stop centre's official receipt, and says so: the kiosk takes no document.
+    `qr_payload` is what a phone shows when the QR is scanned: a lookup link or plain text."""
     ward: str
     residential_group: str
     procedure_name: str
-    procedure_code: str
     code: str
     full_name: str
-    appointment_date: str          # as printed, e.g. "08/12/2026"
+    appointment_date: str          # as printed, e.g. "08/12/2026": the kiosk's estimate
     issued_at: str                 # as printed, e.g. "22/11/2026 19:40"
     qr_payload: str
+    national_code: str = ""        # mã thủ tục hành chính (1.001193); "" when not known: nothing printed
     citizen_id_masked: str = ""    # "********1234" or ""
+    phone_masked: str = ""         # "0912 *** 678": where the SMS updates go
     volunteer: str = ""
+    collect_at: str = ""           # where the result is collected
+    documents: tuple[str, ...] = ()  # papers to bring, ticked boxes on the slip
+    portal_code: str = ""          # the portal's dossier code, once a volunteer has filed it
+    official_appointment: str = ""  # as printed, from the portal
     help_lines: tuple[str, ...] = ()
     note: str = ""
-    title: str = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
+    qr_caption: str = "Quét mã để tra cứu yêu cầu"
+    title: str = "PHIẾU HẸN – BIÊN NHẬN YÊU CẦU"
+    disclaimer: str = ("Phiếu này không thay giấy tiếp nhận của Trung tâm Phục vụ hành chính công phường. "
+                       "Khi hồ sơ được nộp lên Cổng Dịch vụ công, bác sẽ nhận tin nhắn có mã hồ sơ chính thức.")
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class ChecklistData:
     ward: str
     residential_group: str
     procedure_name: str
-    procedure_code: str
+    national_code: str
     documents: tuple[str, ...]
     fee: str
     processing_time: str
@@ -74,34 +85,51 @@ def _header(ward: str, group: str, title: str) -> list[Block]:
 
 def receipt_document(data: ReceiptData) -> Document:
     blocks = _header(data.ward, data.residential_group, data.title)
-    blocks += [Block("small", "Mã hồ sơ", center=True),
+    blocks += [Block("small", "Mã yêu cầu", center=True),
                Block("code", data.code, scale=2.6),
                Block("space", scale=0.3),
-               Block("field", data.procedure_name, label="Thủ tục"),
-               Block("field", data.procedure_code, label="Mã thủ tục"),
-               Block("field", data.full_name, label="Người nộp")]
+               Block("field", data.procedure_name, label="Thủ tục")]
+    if data.national_code:
+        blocks.append(Block("field", data.national_code, label="Mã thủ tục"))
+    blocks.append(Block("field", data.full_name, label="Người yêu cầu"))
+    if data.phone_masked:
+        blocks.append(Block("field", data.phone_masked, label="Điện thoại"))
     if data.citizen_id_masked:
         blocks.append(Block("field", data.citizen_id_masked, label="Số định danh"))
-    blocks += [Block("field", data.issued_at, label="Ngày nộp"),
-               Block("field", data.appointment_date, label="Ngày hẹn trả", bold=True, scale=1.15)]
+    blocks.append(Block("field", data.issued_at, label="Ngày yêu cầu"))
+    if data.portal_code:
+        blocks += [Block("text", "Đã nộp trên Cổng Dịch vụ công, mã hồ sơ:", bold=True),
+                   Block("code", data.portal_code, scale=1.3)]
+    if data.official_appointment:
+        blocks += [Block("text", "NGÀY HẸN TRẢ KẾT QUẢ:", bold=True, center=True),
+                   Block("code", data.official_appointment, scale=2.0)]
+    else:
+        blocks += [Block("text", "NGÀY HẸN DỰ KIẾN:", bold=True, center=True),
+                   Block("code", data.appointment_date, scale=2.0),
+                   Block("small", "(phường sẽ báo ngày chính thức)", center=True)]
+    if data.collect_at:
+        blocks.append(Block("field", data.collect_at, label="Nhận kết quả tại"))
+    if data.documents:
+        blocks += [Block("text", "Mang theo:", bold=True), Block("list", items=data.documents)]
     if data.volunteer:
         blocks.append(Block("field", data.volunteer, label="Tình nguyện viên"))
     if data.note:
         blocks.append(Block("small", data.note))
-    blocks.append(Block("rule"))
+    blocks += [Block("rule"), Block("small", data.disclaimer)]
     if data.help_lines:
-        blocks.append(Block("text", "Tra cứu tình trạng hồ sơ:", bold=True))
+        blocks.append(Block("text", "Tra cứu:", bold=True))
         blocks += [Block("text", line) for line in data.help_lines]
-    blocks += [Block("space", scale=0.4), Block("qr", data.qr_payload, scale=3.2),
-               Block("small", "Mã QR: thông tin hồ sơ (Thông tư 01/2023/TT-VPCP)", center=True)]
-    return Document(f"Giấy tiếp nhận hồ sơ {data.code}", blocks)
+    blocks += [Block("space", scale=0.4), Block("qr", data.qr_payload, scale=2.4),
+               Block("small", data.qr_caption, center=True)]
+    return Document(f"Phiếu hẹn {data.code}", blocks)
 
 
 def checklist_document(data: ChecklistData) -> Document:
-    blocks = _header(data.ward, data.residential_group, "CẦN MANG THEO KHI LÀM THỦ TỤC")
-    blocks += [Block("text", data.procedure_name, bold=True, scale=1.1),
-               Block("small", f"Mã thủ tục: {data.procedure_code}"),
-               Block("space", scale=0.3),
+    blocks = _header(data.ward, data.residential_group, "GIẤY TỜ CẦN MANG THEO")
+    blocks.append(Block("text", data.procedure_name, bold=True, scale=1.1))
+    if data.national_code:
+        blocks.append(Block("small", f"Mã thủ tục: {data.national_code}"))
+    blocks += [Block("space", scale=0.3),
                Block("text", "Giấy tờ:", bold=True),
                Block("list", items=data.documents),
                Block("space", scale=0.3),
@@ -115,7 +143,7 @@ def checklist_document(data: ChecklistData) -> Document:
         blocks += [Block("rule"), Block("small", data.unreviewed_note)]
     if data.portal_url:
         blocks += [Block("space", scale=0.4), Block("qr", data.portal_url, scale=3.0),
-                   Block("small", "Cổng Dịch vụ công quốc gia", center=True)]
+                   Block("small", "Quét mã để mở trang thủ tục trên Cổng Dịch vụ công", center=True)]
     return Document(f"Cần mang theo: {data.procedure_name}", blocks)
 
 

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import feed
+from . import feed, releases
 from .errors import HubError, InvalidInput, TooLarge
-from .contract import API_VERSION
+from .contract import API_VERSION, RELEASE_KEY, RELEASE_PATH
 
 MAX_WAIT = 25.0   # seconds a long poll may be held
 
@@ -69,7 +69,16 @@ async def health(request: Request, hub):
 async def heartbeat(request: Request, hub):
     kiosk = await _authenticated(request, hub)      # who first: strangers learn nothing about bodies
     body = await read_json(request, hub.settings.max_body_bytes)
-    return JSONResponse(await run_in_threadpool(feed.heartbeat, hub.engine, hub.settings, kiosk, body))
+    answer = await run_in_threadpool(feed.heartbeat, hub.engine, hub.settings, kiosk, body)
+    return JSONResponse({**answer, RELEASE_KEY: await run_in_threadpool(releases.offered, hub.engine)})
+
+
+async def release_file(request: Request, hub):
+    """The bytes of one release, for kiosks only (the package is the ward's software, not public)."""
+    await _authenticated(request, hub)
+    filename, content = await run_in_threadpool(releases.content, hub.engine, request.path_params["version"])
+    return Response(content, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 async def notices(request: Request, hub):
@@ -116,4 +125,5 @@ routes = [
     Route("/api/v1/notices", _endpoint(notices), methods=["GET"]),
     Route("/api/v1/notices/{notice_id:int}/report", _endpoint(report), methods=["POST"]),
     Route("/api/v1/daily", _endpoint(daily), methods=["POST"]),
+    Route(f"/api/v1{RELEASE_PATH}/{{version}}", _endpoint(release_file), methods=["GET"]),
 ]

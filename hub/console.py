@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import admin, auth, console_view as view, db, notices, report, times
+from . import admin, auth, console_view as view, db, notices, releases, report, times
 from .api import read_json
 from .contract import EVERYONE_CODE
 from .errors import HubError, InvalidInput, Unauthorized
@@ -54,6 +54,7 @@ def _filters(env) -> None:
     env.filters["local"] = lambda value, zone: times.display(value, zone)
     env.filters["clock"] = lambda value, zone: times.clock_of(value, zone)
     env.filters["day"] = times.day
+    env.filters["wall"] = times.wall
     env.filters["money"] = lambda value: f"{int(value):,}".replace(",", ".")
 
 
@@ -171,7 +172,9 @@ async def home(request: Request):
 async def kiosks_page(request: Request, official: dict, form):
     hub = _hub(request)
     kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
-    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks})
+    offered = await run_in_threadpool(releases.offered, hub.engine)
+    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks,
+                                           "versions": releases.versions_in_use(kiosks), "offered": offered})
 
 
 def _compose_context(hub, official: dict, kiosks: list[dict], values: dict, error: str | None = None) -> dict:
@@ -210,7 +213,9 @@ def _form_values(form) -> dict:
             "urgent": form.get("urgent") == "1", "unaccented": form.get("unaccented") == "1",
             "expires": str(form.get("expires", "")).strip(), "kiosk": [str(k) for k in form.getlist("kiosk")],
             "form_token": str(form.get("form_token", ""))[:64], "replaces": int(replaces) if replaces.isdigit() else None,
-            "everyone_ok": form.get("everyone_ok") == "1", "test_phone": str(form.get("test_phone", "")).strip()}
+            "everyone_ok": form.get("everyone_ok") == "1", "test_phone": str(form.get("test_phone", "")).strip(),
+            "at": str(form.get("at", "")).strip().replace("T", " "), "every": str(form.get("every", "")),
+            "ask": str(form.get("ask", ""))}
 
 
 def _expiry(values: dict) -> float | None:
@@ -230,6 +235,8 @@ def _review(hub, kiosks: list[dict], values: dict) -> dict:
     if not values["kiosk"]:
         raise InvalidInput("choose at least one kiosk", "Hãy chọn ít nhất một kiosk")
     text, parts = notices.check_text(values["text"], hub.settings, values["unaccented"])
+    at, every = notices.check_schedule(values["at"], values["every"])
+    notices.check_ask(values["ask"])
     expires = _expiry(values)
     if expires is not None and not 0 < expires <= notices.MAX_EXPIRY_HOURS:
         raise InvalidInput("bad expiry", f"Thời hạn phải từ 1 đến {notices.MAX_EXPIRY_HOURS} giờ")
@@ -252,7 +259,10 @@ def _review(hub, kiosks: list[dict], values: dict) -> dict:
                             "Thông báo sẽ gửi khi kiosk có mạng lại.")
         elif status["state"] == "never":
             warnings.append(f"Kiosk {name} chưa kết nối lần nào: thông báo chỉ gửi khi kiosk được cài đặt xong.")
-    if not values["urgent"] and times.in_quiet_hours(hub.settings.timezone, hub.settings.quiet_start,
+    if at:
+        warnings.append(f"Thông báo sẽ gửi lúc {datetime.strptime(at, '%Y-%m-%d %H:%M'):%H:%M ngày %d/%m/%Y} "
+                        "(giờ của kiosk)" + (f", lặp lại {view.EVERY_WORDS[every]}" if every else "") + ".")
+    elif not values["urgent"] and times.in_quiet_hours(hub.settings.timezone, hub.settings.quiet_start,
                                                       hub.settings.quiet_end):
         warnings.append(f"Bây giờ là giờ nghỉ đêm: tin sẽ gửi lúc {times.spoken_hour(hub.settings.quiet_end)}. "
                         "Chọn Tin khẩn nếu cần gửi ngay.")
@@ -299,6 +309,7 @@ async def compose_submit(request: Request, official: dict, form):
             lambda: notices.send(hub.engine, hub.settings, review["text"], kiosks=values["kiosk"], group=values["group"],
                                  urgent=values["urgent"], unaccented=values["unaccented"],
                                  expires_in_hours=_expiry(values), actor=official["login"], allowed_kiosk_ids=ids,
+                                 at=values["at"], every=values["every"], ask=values["ask"],
                                  form_token=values["form_token"] or None, replaces=values["replaces"]))
     except HubError as exc:
         return render(request, "compose.html", _compose_context(hub, official, kiosks, values, exc.vietnamese), 400)

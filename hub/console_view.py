@@ -20,9 +20,10 @@ PRINTER_STATES = {"ready": "sẵn sàng", "pdf": "chưa lắp (biên nhận lưu
 OFFLINE_CHECKLIST = ("Kiểm tra kiosk còn điện (màn hình sáng).",
                      "Kiểm tra mạng 4G hoặc wifi ở nhà văn hóa.",
                      "Kiểm tra SIM của kiosk còn tiền và còn hạn.")
+EVERY_WORDS = {"day": "hằng ngày", "week": "hằng tuần", "month": "hằng tháng"}
 STATE_WORDS = {"pending": "Chờ kiosk nhận", "fetched": "Kiosk đã nhận, sắp gửi", "queued": "Đang gửi tin nhắn",
                "done": "Đã gửi xong", "expired": "Quá hạn, không gửi", "cancelled": "Đã hủy",
-               "relayed": "Đã gửi qua tin nhắn lệnh (không gửi lại)"}
+               "relayed": "Đã gửi qua tin nhắn lệnh (không gửi lại)", "refused": "Kiosk từ chối gửi"}
 
 
 def group_name(code: str, kiosks: list[dict] = ()) -> str:

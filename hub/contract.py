@@ -32,14 +32,38 @@ PRINTER_STATES = ("ready", "pdf", "offline", "stopped")
 # The code meaning "every consenting resident" on both sides (and in officials' SMS commands).
 EVERYONE_CODE = "TATCA"
 
-# A kiosk's report on one notice (kiosk → hub).
+# A notice's schedule (hub → kiosk): "at" is a wall-clock time that each kiosk reads in its own
+# timezone, "every" repeats it at that local time. Empty: send at once, once.
+NOTICE_AT_FORMAT = "%Y-%m-%d %H:%M"
+NOTICE_EVERY = ("", "day", "week", "month")
+# A question (hub → kiosk): "C=Có;K=Không", answer codes as in ANSWER_CODE_RE; kiosks count replies.
+NOTICE_ASK_LIMIT = 200
+
+# A kiosk's report on one notice (kiosk → hub). "refused": the kiosk would not send it (its monthly
+# SMS budget is used up), with the reason in REPORT_DETAIL. REPORT_ANSWERS: counts by answer code
+# of a question (--ask), never who answered.
 # "relayed": the kiosk had already sent this notice from an official's SMS relay command (same text
 # and group within RELAY_MATCH_HOURS), so it did not send the hub's copy; the counts are the relay's.
-REPORT_STATES = ("queued", "done", "expired", "cancelled", "relayed")
+REPORT_STATES = ("queued", "done", "expired", "cancelled", "refused", "relayed")
 RELAY_MATCH_HOURS = 24
 # A test notice (hub → kiosk) goes to this one phone, the official's own, and is not put on the board.
 NOTICE_TEST_PHONE = "test_phone"
+REPORT_COUNTS = ("recipients", "sent", "delivered", "failed")
+REPORT_DETAIL = "detail"
+REPORT_DETAIL_LIMIT = 120
+REPORT_ANSWERS = "answers"
+ANSWER_CODE_RE = re.compile(r"^[A-Z0-9]{1,3}$")
+ANSWER_LIMIT = 9
 MAX_COUNT = 10 ** 9
 
 # Daily totals (kiosk → hub): one entry per local day.
 DAY_FIELDS = ("day", "requests", "requests_online", "help_tickets", "sms_parts")
+
+# A software release the hub offers (hub → kiosk, in the heartbeat answer under RELEASE_KEY; null
+# when none). The kiosk downloads RELEASE_PATH/<version> with its token, checks size and sha256,
+# and installs it at night with `tdp upgrade --pending` (docs/appliance.md).
+RELEASE_KEY = "release"
+RELEASE_FIELDS = ("version", "filename", "sha256", "size")
+RELEASE_PATH = "/releases"
+RELEASE_MAX_BYTES = 100 * 2**20
+RELEASE_FILENAME_RE = re.compile(r"^tdp[_-]kiosk-(?P<version>[0-9][0-9A-Za-z.+!]*)(-[^-/\\]+-[^-/\\]+-[^-/\\]+\.whl|\.tar\.gz)$")

@@ -71,6 +71,9 @@ notices = sa.Table(
     sa.Column("expires_at", sa.Float),
     sa.Column("cancelled_at", sa.Float),
     sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("at_local", sa.String(16)),
+    sa.Column("every", sa.String(5), nullable=False, server_default=""),
+    sa.Column("ask", sa.String(200), nullable=False, server_default=""),
     # The Compose form's one-time token: a second post of the same form finds this notice.
     sa.Column("form_token", sa.String(64), unique=True),
     # A correction names the notice it replaces (that one is cancelled when this is sent).
@@ -91,6 +94,8 @@ deliveries = sa.Table(
     sa.Column("delivered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("answers", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("detail", sa.String(120), nullable=False, server_default=""),
     sa.Index("deliveries_kiosk_state", "kiosk_id", "state"),
 )
 

@@ -21,8 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from . import auth, db
-from .contract import (EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT, HEARTBEAT_NUMBERS,
-                       HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, NOTICE_TEST_PHONE, REPORT_STATES)
+from .contract import (ANSWER_CODE_RE, ANSWER_LIMIT, EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT,
+                       HEARTBEAT_NUMBERS, HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, REPORT_ANSWERS,
+                       NOTICE_TEST_PHONE, REPORT_COUNTS, REPORT_DETAIL, REPORT_DETAIL_LIMIT,
+                       REPORT_STATES)
 from .admin import iso, record
 from .errors import InvalidInput, NotFound, Unauthorized
 from .settings import HubSettings
@@ -156,6 +158,7 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                 handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
                            "group": r["group_code"] or EVERYONE_CODE, "unaccented": bool(r["unaccented"]),
                            "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
+                           "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or "",
                            **({NOTICE_TEST_PHONE: r["test_phone"]} if r["test_phone"] else {})} for r in rows]
                 record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids})
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
@@ -168,12 +171,26 @@ def _count(body: dict, key: str) -> int:
     return value
 
 
+def _answers(value) -> dict:
+    """A question's counts by answer code, checked: codes like C or K2, whole numbers, a few at most."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > ANSWER_LIMIT:
+        raise InvalidInput(f"answers must be at most {ANSWER_LIMIT} code: count pairs")
+    for code in value:
+        if not isinstance(code, str) or not ANSWER_CODE_RE.match(code):
+            raise InvalidInput(f"answer code {code!r}: 1-3 capital letters or digits")
+    return {code: _count(value, code) for code in value}
+
+
 def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
     """Record a kiosk's progress on one of its notices: state and recipient/sent/delivered/failed counts."""
     state = body.get("state")
     if state not in REPORT_STATES:
         raise InvalidInput(f"state must be one of {', '.join(REPORT_STATES)}, got {state!r}")
-    counts = {key: _count(body, key) for key in ("recipients", "sent", "delivered", "failed")}
+    counts = {key: _count(body, key) for key in REPORT_COUNTS}
+    extra = {"answers": json.dumps(_answers(body.get(REPORT_ANSWERS)), sort_keys=True),
+             "detail": str(body.get(REPORT_DETAIL) or "")[:REPORT_DETAIL_LIMIT]}
     d = db.deliveries
     moment = db.now()
     with db.write(engine) as conn:
@@ -184,7 +201,7 @@ def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
         # A cancellation made on the hub stands; the kiosk's counts still update.
         new_state = "cancelled" if current.state == "cancelled" else state
         conn.execute(d.update().where(d.c.notice_id == notice_id, d.c.kiosk_id == kiosk["id"])
-                     .values(state=new_state, updated_at=moment, **counts))
+                     .values(state=new_state, updated_at=moment, **counts, **extra))
         if new_state in ("done", "cancelled", "expired"):
             # The official's own number for a test send is kept only until that one SMS is through.
             conn.execute(db.notices.update().where(db.notices.c.id == notice_id, db.notices.c.test_phone.is_not(None))

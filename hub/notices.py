@@ -10,8 +10,10 @@ tap, a resend on a slow link) returns the notice the first one made instead of a
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,7 +22,7 @@ from sms.segments import SegmentError, segment
 
 from sms.vietnamese import unaccent
 
-from . import db
+from . import contract, db
 from .admin import iso, record
 from .errors import Conflict, InvalidInput, NotFound
 from .settings import HubSettings
@@ -112,13 +114,60 @@ def _existing(conn, form_token: str | None) -> int | None:
     return conn.execute(sa.select(db.notices.c.id).where(db.notices.c.form_token == form_token)).scalar()
 
 
+def check_schedule(at: str | None, every: str | None) -> tuple[str | None, str]:
+    """(local "YYYY-MM-DD HH:MM" or None, "" | day | week | month); InvalidInput if malformed.
+
+    The time is a wall-clock time: each kiosk reads it in its own timezone, so the hub cannot
+    tell whether it is past for a kiosk and does not try."""
+    at = (at or "").strip() or None
+    every = (every or "").strip().lower()
+    if at is not None:
+        try:
+            at = datetime.strptime(at, contract.NOTICE_AT_FORMAT).strftime(contract.NOTICE_AT_FORMAT)
+        except ValueError:
+            raise InvalidInput(f"time must be YYYY-MM-DD HH:MM (the kiosk's local time), got {at!r}",
+                               "Thời gian phải có dạng YYYY-MM-DD HH:MM") from None
+    if every not in contract.NOTICE_EVERY:
+        raise InvalidInput("repeat must be day, week or month", "Lặp lại: hằng ngày, hằng tuần hoặc hằng tháng")
+    if every and at is None:
+        raise InvalidInput("a repeating notice needs its first time (--at)", "Thông báo lặp lại cần thời gian gửi đầu tiên")
+    return at, every
+
+
+def check_ask(ask: str | None) -> str:
+    """A question's answers, "C=Có;K=Không" (2 to 9 answers, codes of 1-3 letters or digits), tidied;
+    '' for none. The kiosks match and count the replies; the hub only ever sees the counts."""
+    ask = clean_text(ask or "").replace("\n", " ")
+    if not ask:
+        return ""
+    pieces = [p for p in ask.split(";") if p.strip()]
+    options = []
+    for piece in pieces:
+        code, sep, label = piece.partition("=")
+        code, label = code.strip().upper(), " ".join(label.split())
+        if not sep or not contract.ANSWER_CODE_RE.match(code) or not label or len(label) > 30:
+            raise InvalidInput(f"question answers must look like C=Có;K=Không, got {piece.strip()!r}",
+                               "Câu trả lời phải có dạng C=Có;K=Không")
+        options.append(f"{code}={label}")
+    if not 2 <= len(options) <= contract.ANSWER_LIMIT or len({o.split("=")[0] for o in options}) != len(options):
+        raise InvalidInput("a question needs 2 to 9 answers with different codes",
+                           "Câu hỏi cần 2 đến 9 câu trả lời khác nhau")
+    tidy = ";".join(options)
+    if len(tidy) > contract.NOTICE_ASK_LIMIT:
+        raise InvalidInput("the answers are too long", "Các câu trả lời quá dài")
+    return tidy
+
+
 def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] | None = None,
          group: str | None = None, urgent: bool = False, expires_in_hours: float | None = None,
          unaccented: bool = False, actor: str = "cli", allowed_kiosk_ids: set[int] | None = None,
+         at: str | None = None, every: str | None = None, ask: str | None = None,
          form_token: str | None = None, replaces: int | None = None, test_phone: str | None = None) -> dict:
-    """Create a notice for the named kiosks (None: every active kiosk); returns {"id": …, "repeated"}.
+    """Create a notice for the named kiosks (None: every active kiosk); returns {"id": …} (with "repeated": True for a form already sent).
 
     `allowed_kiosk_ids` limits an official to their kiosks (None: no limit, for the CLI).
+    `at` ("YYYY-MM-DD HH:MM", each kiosk's local time) and `every` (day/week/month) schedule it;
+    `ask` ("C=Có;K=Không") makes it a question whose counts the kiosks report.
     `form_token`: a token already used returns that notice ({"repeated": True}) and sends nothing.
     `replaces`: this is a correction of that notice, which is cancelled in the same transaction.
     `test_phone`: send only to this phone (one kiosk), not to any group nor onto the board.
@@ -136,16 +185,18 @@ def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] 
             raise InvalidInput("a test send goes through exactly one kiosk", "Gửi thử cần chọn đúng một kiosk")
     text, parts = check_text(text, settings, unaccented)
     code = clean_group(group)
+    at, every = check_schedule(at, every)
+    ask = check_ask(ask)
     if expires_in_hours is not None and not 0 < expires_in_hours <= MAX_EXPIRY_HOURS:
         raise InvalidInput(f"expiry must be between 0 and {MAX_EXPIRY_HOURS} hours",
                            f"Thời hạn phải từ 1 đến {MAX_EXPIRY_HOURS} giờ")
     if kiosks is not None and not kiosks:
         raise InvalidInput("choose at least one kiosk (or --all)", "Hãy chọn ít nhất một kiosk")
-    moment = db.now()
-    k = db.kiosks
+    notice = {"text": text, "parts": parts, "code": code, "urgent": urgent, "unaccented": unaccented,
+              "expires_in_hours": expires_in_hours, "at": at, "every": every, "ask": ask, "replaces": replaces,
+              "test_phone": test_phone}
     try:
-        return _insert(engine, text, parts, code, urgent, unaccented, expires_in_hours, kiosks, actor,
-                       allowed_kiosk_ids, form_token, replaces, test_phone, moment)
+        return _insert(engine, notice, kiosks, actor, allowed_kiosk_ids, form_token, db.now())
     except sa.exc.IntegrityError:
         # Two posts of one form raced past the check above: the first one's notice stands.
         with db.read(engine) as conn:
@@ -155,8 +206,12 @@ def send(engine: Engine, settings: HubSettings, text: str, *, kiosks: list[str] 
         return {"id": existing, "repeated": True}
 
 
-def _insert(engine, text, parts, code, urgent, unaccented, expires_in_hours, kiosks, actor, allowed_kiosk_ids,
-            form_token, replaces, test_phone, moment) -> dict:
+def _insert(engine: Engine, notice: dict, kiosks: list[str] | None, actor: str, allowed_kiosk_ids: set[int] | None,
+            form_token: str | None, moment: float) -> dict:
+    """The send's one transaction (see send); `notice` holds its checked values."""
+    text, parts, code, urgent, unaccented = (notice[key] for key in ("text", "parts", "code", "urgent", "unaccented"))
+    expires_in_hours, at, every, ask = (notice[key] for key in ("expires_in_hours", "at", "every", "ask"))
+    replaces, test_phone = notice["replaces"], notice["test_phone"]
     k = db.kiosks
     with db.write(engine) as conn:
         existing = _existing(conn, form_token)
@@ -185,7 +240,7 @@ def _insert(engine, text, parts, code, urgent, unaccented, expires_in_hours, kio
         notice_id = conn.execute(db.notices.insert().values(
             text=text, urgent=bool(urgent), group_code=code, unaccented=bool(unaccented), parts=parts,
             created_at=moment, expires_at=moment + expires_in_hours * 3600 if expires_in_hours else None,
-            created_by=actor, form_token=form_token or None, replaces=replaces,
+            created_by=actor, at_local=at, every=every, ask=ask, form_token=form_token or None, replaces=replaces,
             test_phone=test_phone)).inserted_primary_key[0]
         conn.execute(db.deliveries.insert(), [
             {"notice_id": notice_id, "kiosk_id": t.id, "state": "pending", "updated_at": moment} for t in targets])
@@ -194,10 +249,10 @@ def _insert(engine, text, parts, code, urgent, unaccented, expires_in_hours, kio
         db.tick_feed_clock(conn)
         record(conn, actor, "notice.test" if test_phone else "notice.send",
                {"id": notice_id, "kiosks": len(targets), "group": code or "TATCA", "urgent": bool(urgent),
-                "parts": parts, **({"replaces": replaces} if replaces else {})})
+                "parts": parts, "at": at, "every": every, **({"replaces": replaces} if replaces else {})})
         if replaces:
             _cancel_in(conn, replaces, actor, allowed_kiosk_ids, moment, correction=notice_id)
-    return {"id": notice_id, "repeated": False}
+    return {"id": notice_id}
 
 
 def _state(delivery_state: str, notice: dict, moment: float) -> str:
@@ -213,7 +268,8 @@ def show(engine: Engine, notice_id: int, *, kiosk_ids: set[int] | None = None) -
         notice = conn.execute(sa.select(n).where(n.c.id == notice_id)).mappings().first()
         if notice is None:
             raise NotFound(f"no notice {notice_id}")
-        query = (sa.select(k.c.id, k.c.name, d.c.state, d.c.recipients, d.c.sent, d.c.delivered, d.c.failed)
+        query = (sa.select(k.c.id, k.c.name, d.c.state, d.c.recipients, d.c.sent, d.c.delivered, d.c.failed,
+                           d.c.answers, d.c.detail)
                  .join(k, k.c.id == d.c.kiosk_id).where(d.c.notice_id == notice_id).order_by(k.c.name))
         rows = conn.execute(query).mappings().all()
     if kiosk_ids is not None:
@@ -221,15 +277,21 @@ def show(engine: Engine, notice_id: int, *, kiosk_ids: set[int] | None = None) -
         if not rows:
             raise NotFound(f"no notice {notice_id}")
     moment = db.now()
+    answers: dict[str, int] = {}
+    for r in rows:
+        for answer_code, n in json.loads(r["answers"] or "{}").items():
+            answers[answer_code] = answers.get(answer_code, 0) + n
     return {
         "id": notice["id"], "text": notice["text"], "group": notice["group_code"] or "TATCA",
+        "at": notice["at_local"], "every": notice["every"] or "", "ask": notice["ask"] or "", "answers": answers,
         "urgent": notice["urgent"], "parts": notice["parts"], "created_at": iso(notice["created_at"]),
         "created_by": notice["created_by"], "expires_at": iso(notice["expires_at"]),
         "cancelled": notice["cancelled_at"] is not None, "cancelled_at": iso(notice["cancelled_at"]),
         "unaccented": bool(notice["unaccented"]), "replaces": notice["replaces"],
         "test": notice["test_phone"] is not None,
         "kiosks": [{"name": r["name"], "state": _state(r["state"], notice, moment), "recipients": r["recipients"],
-                    "sent": r["sent"], "delivered": r["delivered"], "failed": r["failed"]} for r in rows],
+                    "sent": r["sent"], "delivered": r["delivered"], "failed": r["failed"],
+                    "answers": json.loads(r["answers"] or "{}"), "detail": r["detail"]} for r in rows],
     }
 
 

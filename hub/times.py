@@ -52,6 +52,13 @@ def day(iso_day: str) -> str:
     return date.fromisoformat(iso_day[:10]).strftime("%d/%m/%Y")
 
 
+def wall(text: str | None) -> str:
+    """A kiosk wall-clock time 'YYYY-MM-DD HH:MM' (a schedule) as '24/12/2026 08:00'."""
+    if not text:
+        return ""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").strftime("%d/%m/%Y %H:%M")
+
+
 def ago(value, now: float | None = None) -> str:
     """How long ago, in plain Vietnamese: 'vừa xong', '15 phút', '2 giờ', '3 ngày'."""
     moment = _moment(value)

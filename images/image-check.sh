@@ -67,6 +67,7 @@ printf 'dtparam=audio=on\n' > "$boot/config.txt"
 printf 'console=serial0,115200 console=tty1 root=PARTUUID=abcd-02 rootwait\n' > "$boot/cmdline.txt"
 printf '[site]\nward = "Phường Hòa Bình"\n[printer]\nqueue = "receipts"\n' > "$boot/tdp.toml"
 printf 'ssid=Nha Van Hoa\npassword=matkhau123\ncountry=VN\n' > "$boot/wifi.txt"
+printf 'ngo-hoa-binh-2026\n' > "$boot/tdp-backup-passphrase.txt"
 chroot "$root" /opt/tdp/.venv/bin/python - <<'PY'
 from openpyxl import Workbook
 book = Workbook()
@@ -76,7 +77,8 @@ book.save("/boot/firmware/contacts.xlsx")
 PY
 # a re-run of image-check starts from a never-booted state again
 rm -rf "$boot/tdp-firstboot-report.txt" "$root/etc/tdp/tdp.toml" "$root/run/tdp-firstboot.reboot" \
-    "$root"/var/lib/tdp/* "$root/etc/NetworkManager/system-connections/tdp-wifi.nmconnection"
+    "$root"/var/lib/tdp/* "$root"/var/lib/tdp/.[!.]* "$root/etc/NetworkManager/system-connections/tdp-wifi.nmconnection" \
+    "$root/media/TDP-BACKUP"
 
 fail() { echo "image-check: FAILED: $*" >&2; exit 1; }
 echo "image-check: first boot"
@@ -92,11 +94,30 @@ grep -q 'console=serial0' "$boot/cmdline.txt" && fail "serial console still on"
 [ -e "$root/run/tdp-firstboot.reboot" ] || fail "no reboot requested after the UART change"
 [ "$(chroot "$root" stat -c %U /var/lib/tdp/tdp.sqlite3)" = tdp ] || fail "store not owned by tdp"
 chroot "$root" systemd-analyze verify tdp-gateway.service tdp-kiosk.service tdp-sync.service \
-    tdp-firstboot.service tdp-remind.service tdp-remind.timer || fail "systemd-analyze verify inside the image"
+    tdp-firstboot.service tdp-remind.service tdp-remind.timer tdp-backup.service tdp-backup.timer \
+    tdp-upgrade.service tdp-upgrade.timer || fail "systemd-analyze verify inside the image"
 
 echo "image-check: second boot changes nothing"
 chroot "$root" /opt/tdp/.venv/bin/tdp firstboot --root / > "$work/firstboot-2.txt" 2>&1 || fail "second run"
 grep -q 'Nothing changed' "$report" || fail "second run changed something: $(cat "$report")"
+
+echo "image-check: the card dies; a fresh one is restored from the stick at first boot"
+mkdir -p "$root/media/TDP-BACKUP"
+: > "$root/media/TDP-BACKUP/tdp-backup.marker"
+chroot "$root" chown tdp:tdp /media/TDP-BACKUP
+chroot "$root" runuser -u tdp -- env TDP_CONFIG=/etc/tdp/tdp.toml /opt/tdp/.venv/bin/tdp backup now --json \
+    > "$work/backup.json" 2>&1 || fail "tdp backup now inside the image: $(cat "$work/backup.json")"
+grep -q '"destination": "usb"' "$work/backup.json" || fail "backup did not go to the stick: $(cat "$work/backup.json")"
+cmp -s "$boot/tdp-backup-passphrase.txt" "$root/var/lib/tdp/backup.key" || fail "passphrase from the boot partition not installed"
+rm -rf "$root"/var/lib/tdp/* "$root"/var/lib/tdp/.[!.]* "$boot/tdp-firstboot-report.txt"
+chroot "$root" env TDP=/opt/tdp/.venv/bin/tdp BOOT=/boot/firmware TDP_NO_REBOOT=1 /opt/tdp/provisioning/firstboot \
+    > "$work/firstboot-3.txt" 2>&1 || fail "first boot of the fresh card exited $? (see $work/firstboot-3.txt)"
+grep -q 'Restored backup tdp-' "$report" || fail "fresh card not restored: $(cat "$report")"
+restored=$(chroot "$root" /opt/tdp/.venv/bin/python -c 'import sqlite3; c = sqlite3.connect("/var/lib/tdp/tdp.sqlite3")
+print(c.execute("SELECT full_name FROM residents").fetchone()[0], c.execute("SELECT COUNT(*) FROM consent_log").fetchone()[0],
+      c.execute("PRAGMA integrity_check").fetchone()[0])')
+[ "$restored" = "Trần Thị Bình 1 ok" ] || fail "restored store holds: $restored"
+[ "$(chroot "$root" stat -c %U /var/lib/tdp/tdp.sqlite3)" = tdp ] || fail "restored store not owned by tdp"
 
 echo "image-check: tdp doctor inside the image"
 chroot "$root" env TDP_CONFIG=/etc/tdp/tdp.toml /opt/tdp/.venv/bin/tdp doctor > "$work/doctor.txt" 2>&1 || true

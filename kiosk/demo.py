@@ -232,7 +232,7 @@ def seed_activity(store, config) -> dict:
     today = clock.local_today(config.site.timezone)
     rota.plan(store, config, today, today + timedelta(days=6))
     duty.check_in(store, DEMO_VOLUNTEERS[0][1], DEMO_PIN, config.volunteers)
-    prefix = tracking.prefix_for(config.site.residential_group)
+    prefix = tracking.prefix(config)
     requests = [("CT-TAMTRU", "Hoàng Văn Nam", "0977 200 301", []),
                 ("HT-KS", "Bùi Thị Thảo", "0977 200 302", ["forwarded"]),
                 ("BTXH-HUUTRI", "Ngô Văn Lộc", "0977 200 303", ["forwarded", "result_ready"])]

@@ -27,3 +27,12 @@ class NotFound(TdpError, LookupError):
 
 class InvalidInput(TdpError, ValueError):
     """User input failed validation; the message says what to fix."""
+
+
+class RateLimited(TdpError):
+    """Too many attempts from one source (an OTP to one phone, from one kiosk); `.wait_seconds`
+    says how long until the next one is allowed."""
+
+    def __init__(self, message: str = "", vietnamese: str = "", wait_seconds: int = 0):
+        super().__init__(message, vietnamese)
+        self.wait_seconds = wait_seconds

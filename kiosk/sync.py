@@ -139,6 +139,17 @@ class HubClient:
     def heartbeat(self, payload: dict) -> dict:
         return self._json(self._call("POST", "/heartbeat", json=payload))
 
+    def download(self, path: str, max_bytes: int) -> bytes:
+        """A file from the hub (a release), refused past `max_bytes`."""
+        response = self._call("GET", path, timeout=(CONNECT_TIMEOUT, 120.0), stream=True)
+        body = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > max_bytes:
+                response.close()
+                raise HubRejected(f"{path}: larger than {max_bytes} bytes", 413)
+        return bytes(body)
+
     def fetch(self, etag: str | None = None, wait: float = 0) -> tuple[dict | None, str | None]:
         """(body, etag); body is None when the feed is unchanged (304). With `wait` seconds and an
         ETag it is a long poll: the hub answers as soon as something changes, or 304 after `wait`."""
@@ -248,6 +259,7 @@ class Sync:
                 answer = self.client.heartbeat(self.heartbeat_payload())
                 self.heartbeat_seconds = float(answer.get("heartbeat_seconds") or self.heartbeat_seconds)
                 self._last_heartbeat = moment
+                self.fetch_release(answer.get(contract.RELEASE_KEY))
             use_etag = not full and moment - self._last_full < FULL_FETCH_SECONDS
             body, self.etag = self.client.fetch(self.etag if use_etag else None, wait=wait)
             if not use_etag:
@@ -276,6 +288,15 @@ class Sync:
         self._set_state("ok")
         return summary
 
+    def fetch_release(self, offer) -> None:
+        """Download a newer release the hub offers, for `tdp upgrade --pending` at night; a bad one is
+        logged and skipped, never a reason to stop syncing notices."""
+        from kiosk.appliance import releases
+        try:
+            releases.note_offer(self.client, self.config, offer)
+        except (TdpError, OSError) as exc:
+            log.warning("release not fetched: %s", exc)
+
     def apply_notice(self, notice: dict) -> bool:
         """Post a fetched notice and queue its SMS (idempotent); False if it had expired or was relayed."""
         notice_id = int(notice["id"])
@@ -286,6 +307,8 @@ class Sync:
         group = notice.get("group") or directory.EVERYONE_CODE
         if notice.get(contract.NOTICE_TEST_PHONE):
             return self._apply_test(notice_id, notice)
+        if notice.get("at") or notice.get("every") or notice.get("ask"):
+            return self._schedule(notice_id, notice, group)
         relayed = self._relayed_copy(notice_id, notice["text"], group)
         if relayed is not None:
             self._report(notice_id, relayed_counts(self.db, relayed))
@@ -295,6 +318,14 @@ class Sync:
         except NotFound:
             log.warning("hub notice %s is for group %s, which this kiosk does not have", notice_id, group)
             phones = []
+        refusal = None if notice.get("urgent") else _over_budget(self.db, self.config, notice, len(phones))
+        if refusal:  # on the board (free), not by SMS; the console shows why
+            notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id), urgent=False,
+                         group_code=group, expires_at=expires, posted_by="hub")
+            self._report(notice_id, {"state": "refused", "recipients": len(phones), "sent": 0, "delivered": 0,
+                                     "failed": 0, contract.REPORT_DETAIL: refusal[:contract.REPORT_DETAIL_LIMIT]})
+            self._refused.add(notice_id)
+            return True
         try:
             with self.db.transaction():
                 notices.post(self.db, notice["text"], source="hub", external_id=str(notice_id),
@@ -353,8 +384,34 @@ class Sync:
         self._report(notice_id, notice_counts(self.db, notice_id))
         return True
 
+    def _schedule(self, notice_id: int, notice: dict, group: str) -> bool:
+        """A hub notice with a time, a repeat or a question: scheduled here, in this kiosk's own timezone
+        (its question's replies are counted here; only the counts go back)."""
+        from kiosk.notices import delivery, schedule
+        try:
+            send = schedule.create(self.db, self.config, notice["text"], group=group, at=notice.get("at"),
+                                   every=notice.get("every") or "", urgent=bool(notice.get("urgent")),
+                                   unaccented=bool(notice.get("unaccented")), ask=notice.get("ask") or None,
+                                   source="hub",
+                                   external_id=str(notice_id), created_by="hub")
+        except TdpError as exc:
+            log.warning("hub notice %s not scheduled: %s", notice_id, exc)
+            self._report(notice_id, {"state": "refused", "recipients": 0, "sent": 0, "delivered": 0, "failed": 0,
+                                     contract.REPORT_DETAIL: str(exc)[:contract.REPORT_DETAIL_LIMIT]})
+            self._refused.add(notice_id)
+            return True
+        self._report(notice_id, delivery.hub_counts(self.db, send["id"]))
+        return True
+
     def apply_cancel(self, notice_id: int) -> bool:
         """Withdraw a cancelled notice's unsent SMS and take it off the board; True if that changed anything."""
+        from kiosk.notices import delivery, schedule
+        scheduled = schedule.by_external(self.db, "hub", str(notice_id))
+        if scheduled is not None:
+            if not schedule.cancel(self.db, scheduled["id"])["cancelled"]:
+                return False
+            self._report(notice_id, {**delivery.hub_counts(self.db, scheduled["id"]), "state": "cancelled"})
+            return True
         relayed = self._relayed_copy_known(notice_id)
         if relayed is not None:
             try:
@@ -393,6 +450,17 @@ class Sync:
                 continue
             counts = notice_counts(self.db, notice_id)
             if row["cancelled_at"]:
+                counts["state"] = "cancelled"
+            if self._reported.get(notice_id) != counts:
+                self._report(notice_id, counts)
+                sent += 1
+        from kiosk.notices import delivery, schedule
+        for send in schedule.hub_sends(self.db, since):
+            notice_id = int(send["external_id"])
+            if notice_id in self._refused:
+                continue
+            counts = delivery.hub_counts(self.db, send["id"])
+            if send["state"] == "cancelled":
                 counts["state"] = "cancelled"
             if self._reported.get(notice_id) != counts:
                 self._report(notice_id, counts)
@@ -487,6 +555,21 @@ class Sync:
             conn.execute("INSERT INTO sync_state (key, value, updated_at) VALUES ('hub', ?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                          (state, clock.utc_stamp()))
+
+
+def _over_budget(db: Database, config: Config, notice: dict, recipients: int) -> str | None:
+    """Why this kiosk refuses a non-urgent hub notice (its monthly SMS budget), or None."""
+    from sms.segments import SegmentError, segment
+    from kiosk.notices import budget
+    try:
+        parts = segment(notice["text"], unaccented=bool(notice.get("unaccented"))).count
+    except (SegmentError, ValueError):
+        return None  # the outbox refuses it below, with its own reason
+    try:
+        budget.check(db, config, parts * recipients)
+    except budget.BudgetExceeded as exc:
+        return str(exc)
+    return None
 
 
 def hub_state(db: Database, config: Config) -> bool | None:

@@ -43,6 +43,15 @@ class PortGone(AtError, ConnectionError):
     """The serial port vanished (USB unplugged, pty closed); the channel is unusable."""
 
 
+class PromptTimeout(AtTimeout):
+    """AT+CMGS's "> " prompt never came; ESC was sent, so nothing of the message went out."""
+
+
+class Rebooted(AtError):
+    """The modem printed its boot banner (RDY, +CPIN: READY) while the command waited: it
+    rebooted, the command is lost and every setting is back at its factory default."""
+
+
 class CodedError(AtError):
     """An error the modem numbered (+CMS ERROR / +CME ERROR)."""
 
@@ -81,6 +90,7 @@ class CmsError(CodedError):
         316: "SIM PUK required", 320: "memory failure", 321: "invalid memory index",
         322: "memory full", 330: "SMSC address unknown", 331: "no network service",
         332: "network timeout", 340: "no +CNMA acknowledgement expected", 500: "unknown error",
+        512: "MM establishment failure (SIMCom: no radio link yet)",
     }
     # The message or its recipient is at fault: a retry would fail the same way.
     permanent_codes = frozenset({1, 8, 10, 21, 28, 29, 30, 50, 69, 95, 96, 304, 305})
@@ -169,7 +179,7 @@ def _leaf(base: type, category: type) -> type:
 _CMS_CLASSES: dict[int, type] = {1: UnassignedNumber, 38: NetworkOutOfOrder, 42: NetworkCongestion,
                                  500: UnknownModemError, 304: InvalidPdu, 305: InvalidPdu}
 _CMS_CLASSES.update(dict.fromkeys((8, 10, 21, 28, 29, 30, 50, 95, 96), MessageRejected))
-_CMS_CLASSES.update(dict.fromkeys((41, 47, 27, 111, 127), TemporaryFailure))
+_CMS_CLASSES.update(dict.fromkeys((41, 47, 27, 111, 127, 512), TemporaryFailure))
 _CME_CLASSES: dict[int, type] = {}
 for _category, _cms, _cme in (
         (SimNotInserted, (310,), (10,)), (SimPinRequired, (311, 316), (11, 12, 16)),
@@ -201,6 +211,11 @@ _ALWAYS_URC = re.compile(r"^(\+CMTI:|\+CDSI:|\+CMT:|\+CDS:|\+CBM:|\+CLIP:|\+CRIN
 _TWO_LINE_URC = re.compile(r"^\+(CMT|CDS|CBM):")
 _PREFIX = re.compile(r"^AT([+^$#%*][A-Z0-9]+)", re.IGNORECASE)
 _REGISTRATION_URC = re.compile(r"^\+C(E|G)?REG:\s*\d+\s*$")
+# Lines a modem prints only when it boots; "+CPIN: READY" also follows a PIN entry (see _boot_line).
+_BOOT_BANNER = re.compile(r"^(RDY|\*ATREADY(:.*)?)$")
+_CPIN_READY = re.compile(r"^\+CPIN:\s*READY$")
+# After AT+CPIN="…" the modem reports +CPIN: READY by itself; that is not a reboot.
+PIN_READY_SECONDS = 15.0
 
 
 @dataclass
@@ -210,6 +225,7 @@ class Urc:
     line: str
     body: str | None = None
     received: float = field(default_factory=time.monotonic)
+    boot: bool = False  # a boot banner: the modem rebooted (see AtChannel._boot_line)
 
 
 class _Pending:
@@ -234,10 +250,17 @@ class AtChannel:
 
     def __init__(self, url: str, *, baudrate: int = 115200, rtscts: bool = False,
                  on_urc: Callable[[Urc], None] | None = None,
-                 on_connection_lost: Callable[[PortGone], None] | None = None):
+                 on_connection_lost: Callable[[PortGone], None] | None = None,
+                 on_boot: Callable[[str], None] | None = None):
         self.url = url
         self.on_urc = on_urc
         self.on_connection_lost = on_connection_lost
+        # Called on the reader thread, at once, with the banner line: keep it short (set a flag).
+        self.on_boot = on_boot
+        self.boots = 0
+        self.garbled_lines = 0
+        self._pin_entered = float("-inf")
+        self._last_rx = time.monotonic()
         try:
             self._serial = serial.serial_for_url(url, baudrate=baudrate, rtscts=rtscts, timeout=None,
                                                  write_timeout=10)
@@ -263,37 +286,48 @@ class AtChannel:
         return self._gone is None and not self._closing
 
     def command(self, cmd: str, timeout: float = 10.0, expect_prompt: bool = False,
-                data: str | None = None) -> list[str]:
+                data: str | None = None, prompt_timeout: float | None = None) -> list[str]:
         """Send `cmd` and return the response lines before OK, all within `timeout` seconds.
 
-        With `data` (implies `expect_prompt`), wait for the "> " prompt, then send `data` + Ctrl-Z
-        and wait for the final result under the same deadline (AT+CMGS). Raises AtTimeout (with
-        `.partial`), CmsError/CmeError leaves, AtError for ERROR, PortGone if the port vanished.
+        With `data` (implies `expect_prompt`), wait at most `prompt_timeout` s (default: all of
+        `timeout`) for the "> " prompt, then send `data` + Ctrl-Z and wait up to `timeout` s more
+        for the network's final result (AT+CMGS). A prompt that never comes is cancelled with ESC
+        before anything else goes out (PromptTimeout). Raises AtTimeout (with `.partial`),
+        CmsError/CmeError leaves, AtError for ERROR, Rebooted when the modem's boot banner
+        arrives meanwhile, PortGone if the port vanished.
         """
         if expect_prompt and data is None:
             raise ValueError("expect_prompt needs the data to send after the prompt")
-        deadline = time.monotonic() + timeout
-        if not self._command_lock.acquire(timeout=max(0.0, timeout)):
-            raise AtTimeout(f"{cmd}: channel busy for {timeout:g} s", command=cmd)
+        started = time.monotonic()
+        wait_lock = timeout if prompt_timeout is None else prompt_timeout
+        if not self._command_lock.acquire(timeout=max(0.0, wait_lock)):
+            raise AtTimeout(f"{cmd}: channel busy for {wait_lock:g} s", command=cmd)
         try:
-            return self._run(cmd, data, deadline, timeout)
+            return self._run(cmd, data, started, timeout, prompt_timeout)
         finally:
             self._command_lock.release()
 
-    def _run(self, cmd: str, data: str | None, deadline: float, timeout: float) -> list[str]:
+    def _run(self, cmd: str, data: str | None, started: float, timeout: float,
+             prompt_timeout: float | None) -> list[str]:
         pending = _Pending(cmd, data)
         with self._cond:
             self._raise_if_gone(cmd)
             self._pending = pending
+        if cmd.upper().startswith("AT+CPIN="):
+            self._pin_entered = time.monotonic()
         try:
             self._write(cmd + "\r", cmd)
+            deadline = started + timeout
             if data is not None:
-                self._wait(pending, deadline, lambda: pending.prompted or pending.done)
+                prompt_by = started + (timeout if prompt_timeout is None else prompt_timeout)
+                if not self._wait(pending, prompt_by, lambda: pending.prompted or pending.done):
+                    self._write(ESC, cmd)  # a late prompt must not swallow the next command
+                    raise PromptTimeout(f"{cmd}: no > prompt within {prompt_by - started:g} s",
+                                        command=cmd, partial=pending.lines)
                 if pending.prompted and not pending.done:
                     self._write(data + CTRL_Z, cmd)
+                    deadline = time.monotonic() + timeout  # the network's own time starts now
             if not self._wait(pending, deadline, lambda: pending.done):
-                if data is not None and not pending.prompted:
-                    self._write(ESC, cmd)  # leave prompt mode in case the prompt comes late
                 raise AtTimeout(f"{cmd}: no reply within {timeout:g} s", command=cmd, partial=pending.lines)
             if pending.error is not None:
                 raise pending.error
@@ -329,6 +363,18 @@ class AtChannel:
                 self._lost(gone)
                 raise gone from exc
 
+    def wait_quiet(self, quiet: float = 0.2, limit: float = 1.0) -> None:
+        """Return once the modem has sent nothing for `quiet` s (at most `limit` s): lets the late
+        answer of an exchange cut short (a cancelled prompt) arrive before the next command."""
+        deadline = time.monotonic() + limit
+        with self._cond:
+            while not self._closing and self._gone is None:
+                now = time.monotonic()
+                calm_at = self._last_rx + quiet
+                if now >= calm_at or now >= deadline:
+                    return
+                self._cond.wait(min(calm_at, deadline) - now)
+
     def write_raw(self, data: bytes) -> None:
         """Write bytes outside any command (tests, escape sequences)."""
         with self._write_lock:
@@ -350,6 +396,7 @@ class AtChannel:
             self._lost(PortGone(f"modem reader stopped: {exc}"))
 
     def _feed(self, chunk: bytes) -> None:
+        self._last_rx = time.monotonic()
         self._buffer += chunk
         while True:
             match = re.search(rb"[\r\n]", self._buffer)
@@ -365,13 +412,27 @@ class AtChannel:
                     self._pending.prompted = True
                     self._cond.notify_all()
 
-    @staticmethod
-    def _decode(raw: bytes) -> str:
+    def _decode(self, raw: bytes) -> str:
         try:
             return raw.decode("ascii").strip()
         except UnicodeDecodeError:
-            log.warning("undecodable bytes from modem: %r", raw)
-            return raw.decode("ascii", "replace").strip()
+            # A baud-rate mismatch or line noise. Keep the readable tail: garbage glued to the
+            # front of "OK" must not hide the OK.
+            self.garbled_lines += 1
+            log.warning("undecodable bytes from modem: %r", raw[:80])
+            text = raw.decode("ascii", "replace")
+            tail = re.search(r"(\+[A-Z]+:.*|OK|ERROR|RDY|>.*)$", text)
+            return tail.group(1).strip() if tail else ""
+
+    def _boot_line(self, line: str) -> bool:
+        if _BOOT_BANNER.match(line):
+            return True
+        if not _CPIN_READY.match(line):
+            return False
+        pending = self._pending
+        if pending is not None and pending.prefix == "+CPIN:" and not pending.done:
+            return False  # the answer to AT+CPIN?
+        return time.monotonic() - self._pin_entered > PIN_READY_SECONDS
 
     def _line(self, line: str) -> None:
         line = line.replace(CTRL_Z, "").strip()
@@ -382,6 +443,10 @@ class AtChannel:
             self._events.put(Urc(header, line))
             return
         with self._cond:
+            if self._boot_line(line):
+                self._booted(line)
+                self._events.put(Urc(line, boot=True))
+                return
             pending = self._pending
             if pending is not None and self._answers(pending, line):
                 self._take(pending, line)
@@ -431,6 +496,21 @@ class AtChannel:
                            partial=pending.lines)
         make = cms_error if kind == "CMS" else cme_error
         return make(int(value), command=pending.command, partial=pending.lines)
+
+    def _booted(self, line: str) -> None:
+        """Under self._cond: the modem rebooted; the pending command can never be answered."""
+        self.boots += 1
+        pending = self._pending
+        if pending is not None and not pending.done:
+            pending.done = True
+            pending.error = Rebooted(f"{pending.command}: modem rebooted ({line})", command=pending.command,
+                                     partial=pending.lines)
+            self._cond.notify_all()
+        if self.on_boot is not None:
+            try:
+                self.on_boot(line)
+            except Exception:
+                log.exception("on_boot handler failed")
 
     def _lost(self, gone: PortGone) -> None:
         with self._cond:

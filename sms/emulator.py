@@ -3,9 +3,11 @@
 `Emulator().start()` returns a port path (a symlink in a temp dir to the pty slave) that any
 pyserial client opens like a real modem. It keeps real state: echo, PDU/text mode, CNMI, SIM
 storage, message references; it decodes every PDU sent through it with the real codec and
-records it in `sent`. Faults: +CMS errors, commands never answered, unsolicited noise between
-response lines, undecodable bytes, a spontaneous reboot, and the port vanishing and returning
-(`unplug()`/`replug()`: the symlink is re-pointed, so the port comes back at the same path).
+records it in `sent`. Its faults (sms/emulator_faults.py) are the device's: +CMS errors and bare
+ERROR, commands never answered, deaf spells, reboots (at once, or deaf first, or right after an
+acknowledgement), storage full, lost registration, unsolicited noise between response lines,
+undecodable bytes, and the port vanishing and returning (`unplug()`/`replug()`/`vanish()`: the
+symlink is re-pointed, so the port comes back at the same path).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import tty
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sms.emulator_faults import ModemFaults
 from sms.pdu import PduError, decode_submit, encode_deliver, encode_status_report
 from sms.segments import segment
 
@@ -79,7 +82,7 @@ class _Link:
                 pass
 
 
-class Emulator:
+class Emulator(ModemFaults):
     """A SIM7600-class modem. Thread-safe; usable as a context manager.
 
     latency_per_part: seconds from a PDU's arrival to its +CMGS reply (the network's time).
@@ -107,10 +110,7 @@ class Emulator:
         self._write_lock = threading.Lock()
         self._sent_cond = threading.Condition(self._lock)
         self._storage: dict[int, _Stored] = {}
-        self._scripts: dict[str, bytes] = {}
-        self._fail: list[int] = []
-        self._swallow = 0
-        self._garbage = 0
+        self._init_faults()
         self._link: _Link | None = None
         self._dir: str | None = None
         self._power_on()
@@ -177,42 +177,6 @@ class Emulator:
         self._rx = b""
         self._prompt: str | None = None  # the CMGS command awaiting its PDU/text
 
-    # --- fault injection -----------------------------------------------------------------------
-    def fail_next(self, n: int = 1, cms: int = 500) -> None:
-        """The next `n` sends answer `+CMS ERROR: cms` (500 unknown, 38 network out of order…)."""
-        with self._lock:
-            self._fail.extend([cms] * n)
-
-    def no_answer_next(self, n: int = 1) -> None:
-        """Swallow the next `n` commands: no echo, no reply (a hung modem)."""
-        with self._lock:
-            self._swallow += n
-
-    def garbage_next(self, n: int = 1) -> None:
-        """Start each of the next `n` replies with a line of undecodable bytes."""
-        with self._lock:
-            self._garbage += n
-
-    def garbage(self, data: bytes = b"\r\n\xff\xfe\x80garbage\x00\x9f\r\n") -> None:
-        """Write raw bytes now, outside any reply."""
-        self._write(data)
-
-    def script(self, command: str, reply: str | bytes | None) -> None:
-        """Answer `command` (exact, case-insensitive) with `reply` verbatim, like a different modem
-        would; None removes the script."""
-        key = command.strip().upper()
-        with self._lock:
-            if reply is None:
-                self._scripts.pop(key, None)
-            else:
-                self._scripts[key] = reply.encode("latin-1") if isinstance(reply, str) else reply
-
-    def reboot(self) -> None:
-        """Spontaneous reboot: boot messages, settings back to defaults (echo on, text mode, CNMI off)."""
-        with self._lock:
-            self._power_on()
-        self._write(b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n")
-
     # --- what the network does -----------------------------------------------------------------
     def inject_incoming(self, sender: str, text: str, *, timestamp: datetime | None = None) -> list[int]:
         """A phone sends `text`: store each part (+CMTI) or deliver it directly (+CMT) per CNMI.
@@ -243,6 +207,10 @@ class Emulator:
             if index is not None and mode and mt in (1, 3):
                 self._urc(f'+CMTI: "SM",{index}')
             return index
+
+    def _unread(self, sender: str, text: str, moment: datetime) -> _Stored:
+        """A received message as the SIM keeps it, with no notification (for the faults)."""
+        return _Stored(0, encode_deliver(sender, text, timestamp=moment, encoding="ucs2", smsc=SMSC), sender, text)
 
     def _store(self, item: _Stored) -> int | None:
         free = next((i for i in range(self.storage_size) if i not in self._storage), None)
@@ -377,8 +345,7 @@ class Emulator:
     def _command(self, line: str) -> None:
         with self._lock:
             self.commands.append(line)
-            if self._swallow:
-                self._swallow -= 1
+            if self._deaf():
                 return
             script = self._scripts.get(line.upper())
             echo = self.echo
@@ -415,6 +382,8 @@ class Emulator:
                     "Revision: LE20B04SIM7600M22", f"IMEI: {self.imei}", "+GCAP: +CGSM"]
         if cmd == "+CPIN?":
             self._need_sim(pin=False)
+            if self._sim_busy():
+                raise _ModemError("CME", 14)
             return ["+CPIN: READY" if self.pin_ok else "+CPIN: SIM PIN"]
         if cmd.endswith("?") or cmd in _PLAIN_QUERIES:
             if (answer := self._queries().get(cmd)) is not None:
@@ -429,8 +398,6 @@ class Emulator:
                 "+CMMS?": [f"+CMMS: {self.cmms}"], "+CSMP?": ["+CSMP: 17,167,0,0"],
                 "+CNMI?": ["+CNMI: " + ",".join(map(str, self.cnmi))],
                 "+CNMI=?": ["+CNMI: " + ",".join(_ranges(v) for v in CNMI_SUPPORT)],
-                "+CPMS=?": ['+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")'],
-                "+CPMS?": ['+CPMS: "SM",{0},{1},"SM",{0},{1},"SM",{0},{1}'.format(*self._usage())],
                 "+CSCS?": ['+CSCS: "IRA"'], "+CSCS=?": ['+CSCS: ("IRA","GSM","UCS2")'],
                 "+CREG?": [f"+CREG: {self.creg_n},{self.registration}"],
                 "+CEREG?": [f"+CEREG: {self.cereg_n},{self.registration}"],
@@ -462,22 +429,35 @@ class Emulator:
                 raise _ModemError("CMS", 303)
             self.cnmi = values + [0] * (5 - len(values))
             return []
-        if m := re.fullmatch(r'\+CPMS=("\w+",?){1,3}', cmd):
-            if any(name not in ("SM", "ME") for name in re.findall(r'"(\w+)"', cmd)):
-                raise _ModemError("CMS", 302)
-            return ["+CPMS: {0},{1},{0},{1},{0},{1}".format(*self._usage())]
         if cmd == "+CNMA":
             raise _ModemError("CMS", 340)  # phase 2 service (CSMS=0): nothing awaits an ack
-        if cmd.startswith(("+CMGS", "+CMGL", "+CMGR", "+CMGD")):
+        if cmd.startswith(("+CMGS", "+CMGL", "+CMGR", "+CMGD", "+CPMS")):
             self._need_sim(pin=True)
+            if self._sms_busy():
+                raise _ModemError("CMS", 314)  # SIM busy: SMS DONE has not come yet
+        if cmd.startswith("+CPMS"):
+            return self._cpms(cmd)
+        if cmd.startswith(("+CMGS", "+CMGL", "+CMGR", "+CMGD")):
             return self._messages(cmd, raw)
         raise _ModemError("CME", 4)
 
     def _need_sim(self, pin: bool) -> None:
         if not self.sim_inserted:
             raise _ModemError("CME", 10)
+        if self._sim_busy():
+            raise _ModemError("CME", 14)
         if pin and not self.pin_ok:
             raise _ModemError("CMS", 311)
+
+    def _cpms(self, cmd: str) -> list[str]:
+        if cmd == "+CPMS?":
+            return ['+CPMS: "SM",{0},{1},"SM",{0},{1},"SM",{0},{1}'.format(*self._usage())]
+        if cmd == "+CPMS=?":
+            return ['+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")']
+        if not re.fullmatch(r'\+CPMS=("\w+",?){1,3}', cmd) or any(
+                name not in ("SM", "ME") for name in re.findall(r'"(\w+)"', cmd)):
+            raise _ModemError("CMS", 302)
+        return ["+CPMS: {0},{1},{0},{1},{0},{1}".format(*self._usage())]
 
     def _usage(self) -> tuple[int, int]:
         return len(self._storage), self.storage_size
@@ -486,6 +466,8 @@ class Emulator:
         if m := re.fullmatch(r'\+CMGS=(\d+)' if not self.text_mode else r'\+CMGS="([^"]+)"(,\d+)?', cmd):
             if not self.text_mode and not 7 <= int(m.group(1)) <= 164:
                 raise _ModemError("CMS", 304)
+            if self._send_hangs():
+                return None
             self._prompt = raw
             self._write(b"\r\n> ")
             return None
@@ -527,7 +509,7 @@ class Emulator:
         with self._lock:
             echo = self.echo
             text_mode = self.text_mode
-            fail = self._fail.pop(0) if self._fail else None
+            fail = self._refusal()
         if echo:
             self._write(payload.encode("latin-1"))
         try:
@@ -548,12 +530,13 @@ class Emulator:
         if link is None:
             return
         if fail is not None:
-            return self._reply([], f"+CMS ERROR: {fail}")
+            return self._reply([], fail)
         with self._lock:
             sent.time = time.monotonic()
             self.sent.append(sent)
             self._sent_cond.notify_all()
         self._reply([f"+CMGS: {sent.message_ref}"])
+        self._acknowledged()
         if report is not None:
             if self.report_delay > 0:
                 threading.Timer(self.report_delay, self._status_report, (report,)).start()

@@ -20,41 +20,25 @@ import logging
 import queue
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import inbox, outbox
-from .errors import SmsError
-from .modem_worker import ModemWorker
+from . import health as modem_health, inbox, outbox
+from .modem_worker import GatewayLink, ModemWorker, PowerCycle
+from .settings import GatewayError, GatewaySettings, Retention
 from .storage import Database, Migration
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = [
-    Migration("0001_gateway_health", """
-        CREATE TABLE gateway_health (
-            port TEXT PRIMARY KEY,
-            state TEXT NOT NULL,
-            model TEXT NOT NULL DEFAULT '',
-            operator TEXT NOT NULL DEFAULT '',
-            signal INTEGER,
-            registration TEXT NOT NULL DEFAULT '',
-            queue_depth INTEGER NOT NULL DEFAULT 0,
-            sent INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            pid INTEGER,
-            updated_at TEXT NOT NULL
-        );
-    """),
-]
-
+# The health table lives in sms.health; its migration keeps the name it was first applied under.
+MIGRATIONS = modem_health.MIGRATIONS
 SMS_MODULES = ("sms.outbox", "sms.inbox", "sms.gateway")
 REPORT_RETRY_SECONDS = 60.0
 
+__all__ = ["Gateway", "GatewayError", "GatewaySettings", "Retention", "health", "migrate", "open_database"]
 
-class GatewayError(SmsError):
-    """The gateway cannot start (no ports, bad settings)."""
+# A housekeeping job: fn(db) -> rows purged (or None); run every settings.housekeeping_seconds.
+Housekeeper = Callable[[Database], "int | None"]
 
 
 def migrate(database: Database) -> None:
@@ -74,76 +58,72 @@ def open_database(path: str | Path) -> Database:
 
 
 def health(db: Database) -> list[dict]:
-    """One row per modem port: state (ok/recovering/dead/stopped), model, operator, signal…"""
-    return db.query("SELECT * FROM gateway_health ORDER BY port")
+    """One row per modem port: state (see sms.health.STATES), model, operator, signal…"""
+    return modem_health.rows(db)
 
 
-
-class Gateway:
-    """Runs the outbox through modems on `ports` and the inbox through `handlers`.
+class Gateway(GatewayLink):
+    """Runs the outbox through the modems of `settings.ports` and the inbox through `handlers`.
 
     `db` is a path (each thread opens its own connection) or an open Database (shared).
-    `names` (default: the ports) identify the modems in the store; keep them stable across restarts,
-    since a restarting worker requeues the unconfirmed parts recorded under its name.
-    Times are in seconds. `power_cycle` switches the modem off and on (hardware/ provides it); a
-    dict {port: callable} gives it to some ports only.
-    `on_tick` is called about once a second from the housekeeping thread.
+    `power_cycle(model)` switches a modem off and on (kiosk wiring hands in the HAT's power key);
+    a dict {name: callable} gives it to some modems only. `on_tick` is called about once a second
+    from the housekeeping thread; each of `housekeeping` (fn(db)) runs with the retention purge,
+    every `settings.housekeeping_seconds`, so the kiosk can purge its own tables on the same beat.
     """
 
-    def __init__(self, db: str | Path | Database, ports: list[str], *, names: list[str] | None = None,
-                 baudrate: int = 115200, rtscts: bool = False, sim_pin: str = "", max_attempts: int = 5,
-                 quiet_start: str = "21:00", quiet_end: str = "06:00", timezone_name: str = "Asia/Ho_Chi_Minh",
-                 parts_per_minute: int = 0, validity_hours: float = 24, backoff_base: float = 15.0,
-                 backoff_max: float = 900.0, handlers: Iterable[inbox.Handler] | None = None,
-                 power_cycle: Callable[[], None] | dict[str, Callable[[], None]] | None = None,
-                 on_tick: Callable[[], None] | None = None, sweep_seconds: float = 60.0, health_seconds: float = 30.0, inbox_timeout_seconds: float = 600.0,
-                 recovery_delays: tuple[float, ...] = (2.0, 10.0, 30.0), dead_retry_seconds: float = 300.0,
-                 command_timeout: float = 10.0, send_timeout: float = 60.0):
-        if not ports:
-            raise GatewayError("no modem port configured (modem.port)")
-        if len(set(ports)) != len(ports):
-            raise GatewayError(f"the same modem port is listed twice: {ports}")
+    def __init__(self, db: str | Path | Database, settings: GatewaySettings, *,
+                 handlers: Iterable[inbox.Handler] | None = None,
+                 power_cycle: PowerCycle | dict[str, PowerCycle] | None = None,
+                 on_tick: Callable[[], None] | None = None, housekeeping: Iterable[Housekeeper] = ()):
+        if not isinstance(settings, GatewaySettings):
+            raise GatewayError("Gateway(db, settings): settings must be a GatewaySettings")
         if isinstance(db, Database):
             migrate(db)
         else:
             open_database(db).close()  # migrate once here, not in every thread at once
         self._db_source = db
-        self.ports = list(ports)
-        self.modem_options = dict(baudrate=baudrate, rtscts=rtscts, sim_pin=sim_pin,
-                                  command_timeout=command_timeout, send_timeout=send_timeout)
-        self.policy = outbox.Policy(max_attempts=max_attempts, quiet_start=quiet_start, quiet_end=quiet_end,
-                                    timezone=timezone_name, parts_per_minute=parts_per_minute,
-                                    validity_hours=validity_hours, backoff_base=backoff_base,
-                                    backoff_max=backoff_max)
-        self.policy.in_quiet_hours(datetime.now(timezone.utc))  # a bad HH:MM or zone fails here, not later
-        self.validity_minutes = int(validity_hours * 60)
+        self.settings = settings
+        self.ports = list(settings.ports)
+        self.names = list(settings.names)
         self.handlers = list(handlers) if handlers is not None else inbox.registered_handlers()
-        self.power_cycle = power_cycle
         self.on_tick = on_tick
-        self.sweep_seconds = sweep_seconds
-        self.health_seconds = health_seconds
-        self.inbox_timeout_seconds = inbox_timeout_seconds
-        self.recovery_delays = tuple(recovery_delays) or (1.0,)
-        self.dead_retry_seconds = dead_retry_seconds
+        self.housekeeping = list(housekeeping)
         self.stop_event = threading.Event()
         self.inbox_event = threading.Event()
         self.reports: queue.Queue = queue.Queue()
-        self.names = list(names) if names else list(self.ports)
-        if len(self.names) != len(self.ports) or len(set(self.names)) != len(self.names):
-            raise GatewayError(f"each modem port needs its own name: {self.names}")
-        self.workers = [ModemWorker(self, url, name) for url, name in zip(self.ports, self.names)]
+        self.once = False
+        self.workers = [ModemWorker(url, name, settings, self,
+                                    power_cycle.get(name) if isinstance(power_cycle, dict) else power_cycle)
+                        for url, name in zip(self.ports, self.names)]
         self._threads: list[threading.Thread] = []
-        self._once = False
+        self._next_purge = 0.0
 
+    # --- the link the workers see ---------------------------------------------------------------
     def connect(self) -> Database:
         """A store connection for one thread (the shared one if a Database was given)."""
         if isinstance(self._db_source, Database):
             return self._db_source
         return open_database(self._db_source)
 
-    def _release(self, db: Database) -> None:
+    def release(self, db: Database) -> None:
         if db is not self._db_source:
             db.close()
+
+    def report_status(self, port: str, pdu_hex: str) -> None:
+        # Not urgent, and it arrives just as the next part should go out: the housekeeping
+        # thread applies it on its own connection.
+        self.reports.put((port, pdu_hex, time.monotonic()))
+
+    def inbox_ready(self) -> None:
+        self.inbox_event.set()
+
+    def quiet_moment(self) -> None:
+        if not self.reports.empty():
+            self.inbox_event.set()  # status reports wait for a quiet moment; this is one
+
+    def work_added(self) -> None:
+        self.wake()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -172,7 +152,7 @@ class Gateway:
 
     def run_once(self, timeout: float = 600.0) -> None:
         """Send every part due now, read the modem's messages once, run handlers, then return."""
-        self._once = True
+        self.once = True
         self.start()
         deadline = time.monotonic() + timeout
         for thread in self._threads[:-1]:
@@ -192,10 +172,13 @@ class Gateway:
             while True:
                 try:
                     unmatched = self._apply_reports(db, unmatched)
-                    inbox.flush_incomplete(db, self.inbox_timeout_seconds)
+                    inbox.flush_incomplete(db, self.settings.inbox_timeout_seconds)
                     inbox.dispatch(db, self.handlers)
                 except Exception:  # the inbox must keep running whatever a handler or the store does
                     log.exception("inbox housekeeping failed")
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + self.settings.housekeeping_seconds
+                    self.purge(db)
                 if self.on_tick:
                     try:
                         self.on_tick()
@@ -206,7 +189,27 @@ class Gateway:
                 self.inbox_event.wait(1.0)
                 self.inbox_event.clear()
         finally:
-            self._release(db)
+            self.release(db)
+
+    def purge(self, db: Database) -> dict:
+        """The retention purge of the sms tables, then each housekeeping job; {name: rows}."""
+        keep = self.settings.retention
+        purged = {}
+        for name, purge, days in (("outbox", outbox.purge, keep.outbox_days), ("inbox", inbox.purge, keep.inbox_days),
+                                  ("health", modem_health.purge, keep.health_days)):
+            try:
+                purged[name] = purge(db, days)
+            except Exception:  # the store is busy or broken: the next round tries again
+                log.exception("retention purge of the %s failed", name)
+        for job in self.housekeeping:
+            name = getattr(job, "__name__", "housekeeping")
+            try:
+                purged[name] = job(db)
+            except Exception:  # a kiosk job must not stop the inbox
+                log.exception("housekeeping job %s failed", name)
+        if any(purged.values()):
+            log.info("housekeeping purged %s", purged)
+        return purged
 
     def _apply_reports(self, db: Database, unmatched: list) -> list:
         """Match queued status reports to sent parts; return those to retry (a report can overtake

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from .storage import Database, Migration
@@ -208,6 +208,45 @@ def dispatch(db: Database, handlers: Iterable[Handler], now: datetime | None = N
             conn.execute("UPDATE inbox_messages SET handled_at = ?, handler_error = ?, lease_until_ts = NULL"
                          " WHERE id = ?", (_iso(_now(now)), "; ".join(errors) or None, message.id))
         handled += 1
+
+
+def purge(db: Database, days: float, now: datetime | None = None) -> int:
+    """Delete handled messages received over `days` ago with their parts; 0 keeps all. Returns how
+    many messages were deleted. A message not yet handled is kept whatever its age."""
+    if days <= 0:
+        return 0
+    moment = _now(now).astimezone(timezone.utc) - timedelta(days=days)
+    with db.transaction() as conn:
+        # received_at is ISO 8601 UTC text written by _iso, so text order is time order.
+        ids = [r[0] for r in conn.execute("SELECT id FROM inbox_messages WHERE handled_at IS NOT NULL"
+                                          " AND received_at < ?", (_iso(moment),))]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM inbox_parts WHERE message_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM inbox_messages WHERE id IN ({marks})", chunk)
+    return len(ids)
+
+
+REDACTED_MAX_CHARS = 1600
+
+
+def redact(db: Database, message_id: int, text: str) -> bool:
+    """Replace the stored text of received message `message_id` (and of the parts it was joined
+    from) with `text`, e.g. an official's command with its PIN masked. One transaction; the parts'
+    PDU hashes stay, so the same PDU read again from the SIM is still recognised and ignored.
+    Returns False when no such message exists."""
+    if not isinstance(text, str) or len(text) > REDACTED_MAX_CHARS:
+        raise ValueError(f"redacted text must be a string of at most {REDACTED_MAX_CHARS} characters")
+    with db.transaction() as conn:
+        changed = conn.execute("UPDATE inbox_messages SET text = ? WHERE id = ?", (text, message_id)).rowcount
+        if changed:
+            # The parts keep the raw text too; they are only kept for joining, so one copy of the
+            # redacted text on the first part is enough.
+            conn.execute("UPDATE inbox_parts SET text = CASE WHEN seq = (SELECT MIN(seq) FROM inbox_parts"
+                         " WHERE message_id = ?) THEN ? ELSE '' END WHERE message_id = ?",
+                         (message_id, text, message_id))
+    return bool(changed)
 
 
 def messages(db: Database, *, sender: str | None = None, limit: int = 100) -> list[dict]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from sms.at import (AtChannel, AtError, AtTimeout, PortGone, SimPinRequired, Urc, cms_error)
+from sms.at import (ESC, AtChannel, AtError, AtTimeout, PortGone, Rebooted, SimPinRequired, Urc, cms_error)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,22 @@ class ConnectionLost:
 
 
 @dataclass
+class RegistrationChanged:
+    """+CREG/+CEREG: the network registration changed; `registered` is home or roaming."""
+
+    state: str
+
+    @property
+    def registered(self) -> bool:
+        return self.state in ("home", "roaming")
+
+
+@dataclass
+class StorageFull:
+    """The modem says its message storage is full (+CIEV "SMSFULL", ^SMMEMFULL)."""
+
+
+@dataclass
 class Unsolicited:
     """Any other unsolicited line (RING, +CREG: n, noise), for logging."""
 
@@ -99,6 +115,11 @@ _REGISTRATION = {0: "unregistered", 1: "home", 2: "searching", 3: "denied", 4: "
                  5: "roaming", 6: "home", 7: "roaming", 9: "home", 10: "roaming"}
 _CNMI_PREFERENCES = ((2, 1, 3, 0), (1, 2, 3, 0), (0, 2, 1, 3), (1, 2, 0), (0, 1))
 _LOCATION = re.compile(r'^\+C\w+:\s*"(\w+)"\s*,\s*(\d+)')
+# With AT+CREG=1 the URC is "+CREG: <stat>"; with =2 location fields follow (quoted hex).
+_REGISTRATION_EVENT = re.compile(r'^\+C(?:E|G)?REG:\s*(\d+)\s*(?:,\s*"|$)')
+_STORAGE_FULL = re.compile(r'SMSFULL|MEMFULL|\+CMS ERROR:\s*322', re.IGNORECASE)
+# States that mean "cannot send now"; "unknown" (a modem without CREG) does not hold sends.
+UNREGISTERED = frozenset({"unregistered", "searching", "denied"})
 
 
 def parse_numbers(line: str) -> list[str]:
@@ -186,13 +207,14 @@ class Modem:
 
     def __init__(self, port: str, *, baudrate: int = 115200, rtscts: bool = False, sim_pin: str = "",
                  on_event: Callable[[object], None] | None = None, command_timeout: float = 10.0,
-                 send_timeout: float = 60.0):
+                 prompt_timeout: float = 3.0, send_timeout: float = 60.0):
         self.port = port
         self.baudrate = baudrate
         self.rtscts = rtscts
         self.sim_pin = sim_pin
         self.on_event = on_event
         self.command_timeout = command_timeout
+        self.prompt_timeout = prompt_timeout
         self.send_timeout = send_timeout
         self.info = ModemInfo()
         self.ack_required = False
@@ -204,13 +226,23 @@ class Modem:
         self._last_init_started = 0.0
         self._last_init_finished = 0.0
         self._reinit_needed = False
+        self._init_thread: int | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     def open(self) -> ModemInfo:
         """Open the port and initialise the modem. Raises PortGone or another AtError."""
         if self._channel is None or not self._channel.is_open:
             self._channel = AtChannel(self.port, baudrate=self.baudrate, rtscts=self.rtscts,
-                                      on_urc=self._on_urc, on_connection_lost=self._on_lost)
+                                      on_urc=self._on_urc, on_connection_lost=self._on_lost,
+                                      on_boot=self._boot_seen)
+            try:
+                # A gateway killed mid-send may have left the modem waiting for a PDU after "> ":
+                # ESC ends that, and the quiet wait lets its answer pass before our first command.
+                self._channel.write_raw(ESC.encode())
+            except OSError as exc:
+                self.close()
+                raise PortGone(f"modem port {self.port} failed on write: {exc}") from exc
+            self._channel.wait_quiet(0.15, 0.6)
         try:
             return self.initialise()
         except AtError:
@@ -233,12 +265,38 @@ class Modem:
     def is_open(self) -> bool:
         return self._channel is not None and self._channel.is_open
 
-    def command(self, cmd: str, timeout: float | None = None, data: str | None = None) -> list[str]:
-        """Run one AT command on this modem (see AtChannel.command)."""
+    def command(self, cmd: str, timeout: float | None = None, data: str | None = None,
+                prompt_timeout: float | None = None) -> list[str]:
+        """Run one AT command on this modem (see AtChannel.command). After a reboot, commands from
+        other threads wait (at most `timeout`) for the re-initialisation, then raise Rebooted."""
         channel = self._channel
         if channel is None:
             raise PortGone(f"modem on {self.port} is not open", command=cmd)
-        return channel.command(cmd, timeout=timeout or self.command_timeout, data=data)
+        timeout = timeout or self.command_timeout
+        if self._reinit_needed and self._init_thread != threading.get_ident() and not self.wait_ready(timeout):
+            raise Rebooted(f"{cmd}: modem on {self.port} rebooted and is not initialised yet", command=cmd)
+        return channel.command(cmd, timeout=timeout, data=data, prompt_timeout=prompt_timeout)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for a pending re-initialisation; True when none is pending."""
+        deadline = time.monotonic() + timeout
+        with self._init_cond:
+            while self._reinit_needed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.is_open:
+                    return False
+                self._init_cond.wait(min(remaining, 0.5))
+            return True
+
+    @property
+    def generation(self) -> int:
+        """How many initialisations completed on this session (a reboot adds one)."""
+        return self._init_generation
+
+    @property
+    def booting(self) -> bool:
+        """True from a boot banner until the re-initialisation after it succeeded."""
+        return self._reinit_needed
 
     def _try(self, cmd: str) -> list[str] | None:
         """Run an optional command: None when the modem refuses it (port loss still raises)."""
@@ -257,10 +315,14 @@ class Modem:
             self._last_init_finished = float("inf")
             self._last_init_started = time.monotonic()
             self._reinit_needed = True
+            self._init_thread = threading.get_ident()
             try:
                 info = self._initialise()
             finally:
                 self._last_init_finished = time.monotonic()
+                self._init_thread = None
+                with self._init_cond:
+                    self._init_cond.notify_all()
             self.info = info
             self._reinit_needed = False
             self.last_error = None
@@ -280,6 +342,9 @@ class Modem:
         self.command("AT+CMGF=0")
         self._choose_storage(info)
         self._choose_indications(info)
+        # Registration URCs, so a lost network holds sends at once (polled too: URCs get lost).
+        self._try("AT+CREG=1")
+        self._try("AT+CEREG=1")
         # First octet 49 = SUBMIT + relative validity + status report request; only text mode
         # uses it (PDUs carry their own), but an operator may switch to text mode by hand.
         self._try("AT+CSMP=49,167,0,0")
@@ -361,8 +426,10 @@ class Modem:
     def send_pdu(self, pdu_hex: str, tpdu_length: int) -> int:
         """Send one SMS-SUBMIT PDU (with its SMSC prefix) by AT+CMGS; returns the message reference.
 
-        Waits at most send_timeout seconds in all (prompt, network, result)."""
-        lines = self.command(f"AT+CMGS={tpdu_length}", timeout=self.send_timeout, data=pdu_hex)
+        Waits prompt_timeout s for the "> " prompt (PromptTimeout: nothing went out), then
+        send_timeout s for the network's answer."""
+        lines = self.command(f"AT+CMGS={tpdu_length}", timeout=self.send_timeout, data=pdu_hex,
+                             prompt_timeout=self.prompt_timeout)
         for line in lines:
             if line.startswith("+CMGS:"):
                 ref = parse_numbers(line)
@@ -382,6 +449,23 @@ class Modem:
                 self._try("AT+CMMS=0")
             except PortGone:
                 pass
+
+    def registration(self) -> str:
+        """The best of AT+CREG? and AT+CEREG? now (home, roaming, searching, denied…)."""
+        info = replace(self.info)
+        states = [parse_registration(self._try(cmd) or []) for cmd in ("AT+CREG?", "AT+CEREG?")]
+        states = [s for s in states if s]
+        best = next((s for s in ("home", "roaming") if s in states), states[0] if states else "unknown")
+        info.registration, info.registered = best, best in ("home", "roaming")
+        self.info = info
+        return best
+
+    def storage_usage(self) -> tuple[int, int] | None:
+        """(used, total) of the message storage read by AT+CMGL, or None when not reported."""
+        fields = next((parse_numbers(l) for l in self._try("AT+CPMS?") or [] if l.startswith("+CPMS")), [])
+        if len(fields) >= 3 and fields[1].isdigit() and fields[2].isdigit():
+            return int(fields[1]), int(fields[2])
+        return None
 
     def list_messages(self, status: int = 4) -> list[StoredMessage]:
         """Every stored message with this status (4 = all) by AT+CMGL."""
@@ -436,18 +520,26 @@ class Modem:
             self._emit(IncomingPdu(urc.body or ""))
         elif line.startswith("+CDS:"):
             self._emit(StatusReportPdu(urc.body or ""))
-        elif line == "RDY" or line.replace(" ", "") == "+CPIN:READY":
+        elif urc.boot:
             self._rebooted(urc)
         elif line in ("SMS DONE", "SMS Ready") and self._reinit_needed:
             self._reinitialise()  # a re-init right after RDY failed: SMS is ready now, try again
+        elif m := _REGISTRATION_EVENT.match(line):
+            self._emit(RegistrationChanged(_REGISTRATION.get(int(m.group(1)), "unknown")))
+        elif _STORAGE_FULL.search(line):
+            self._emit(StorageFull())
         else:
             self._emit(Unsolicited(line))
 
+    def _boot_seen(self, line: str) -> None:
+        """On the reader thread, the instant a boot banner arrives: hold other commands until
+        the re-initialisation the dispatcher runs next."""
+        with self._init_cond:
+            self._reinit_needed = True
+
     def _rebooted(self, urc: Urc) -> None:
-        if urc.received < self._last_init_started:
+        if urc.received < self._last_init_started and not self._reinit_needed:
             return  # an initialisation started after this line already covers it
-        if urc.line != "RDY" and urc.received <= self._last_init_finished:
-            return  # "+CPIN: READY" after the PIN an initialisation entered, not a reboot
         self._emit(ModemRebooted())
         self._reinitialise()
 

@@ -73,9 +73,19 @@ MIGRATIONS = [
         CREATE INDEX outbox_parts_ref ON outbox_parts(message_ref, port) WHERE message_ref IS NOT NULL;
         CREATE INDEX outbox_parts_port_claimed ON outbox_parts(port, claimed_ts) WHERE claimed_ts IS NOT NULL;
     """),
+    # Messages queued before kinds existed were all held in quiet hours: they stay broadcasts.
+    Migration("0002_message_kind", """
+        ALTER TABLE outbox_messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'broadcast';
+        CREATE INDEX outbox_messages_created ON outbox_messages(created_ts);
+        CREATE INDEX outbox_messages_body ON outbox_messages(body_id);
+    """),
 ]
 
 PRIORITIES = ("urgent", "normal", "bulk")
+# A direct message answers someone who just wrote or acted (a keyword or relay reply, an OTP, a
+# request's confirmation) and goes out at once, quiet hours or not; a broadcast (notices, relay
+# broadcasts) waits for the end of quiet hours unless it is urgent.
+KINDS = ("direct", "broadcast")
 STATES = ("queued", "sending", "sent", "delivered", "failed", "expired", "cancelled")
 OPEN_STATES = ("queued", "sending")
 
@@ -151,6 +161,12 @@ def _priority(name: str) -> int:
         raise OutboxError(f"priority must be one of {', '.join(PRIORITIES)}, got {name!r}") from None
 
 
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise OutboxError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return kind
+
+
 def _check_recipient(to: str) -> None:
     if not isinstance(to, str) or not _E164.match(to):
         raise OutboxError(f"invalid phone number {to!r}: expected E.164 such as +84912345678")
@@ -184,14 +200,14 @@ def _insert_body(conn, segmentation, unaccented: bool) -> int:
 
 
 def _insert_messages(conn, rows: list[tuple[str, str | None]], body_id: int, segmentation, priority: int,
-                     source: str, now: datetime) -> int:
+                     source: str, now: datetime, kind: str) -> int:
     """Insert messages (recipient, key) and their parts; keys already present are skipped.
     Returns how many messages were new."""
     before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox_messages").fetchone()[0]
     added = conn.executemany(
-        "INSERT INTO outbox_messages (key, recipient, body_id, priority, source, created_at, created_ts)"
-        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING",
-        [(key, to, body_id, priority, source, _iso(now), now.timestamp()) for to, key in rows]).rowcount
+        "INSERT INTO outbox_messages (key, recipient, body_id, priority, source, created_at, created_ts, kind)"
+        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING",
+        [(key, to, body_id, priority, source, _iso(now), now.timestamp(), kind) for to, key in rows]).rowcount
     # Rows above the old maximum id are the new ones: the IMMEDIATE transaction keeps other writers
     # out. The concatenation reference (with our number) tells the phone which parts belong together.
     modulus = 65536 if segmentation.ref16 else 256
@@ -205,13 +221,15 @@ def _insert_messages(conn, rows: list[tuple[str, str | None]], body_id: int, seg
 
 def enqueue(db: Database, to: str, text: str, *, priority: str = "normal", key: str | None = None,
             unaccented: bool = False, force: bool = False, max_parts: int = 10, source: str = "",
-            now: datetime | None = None) -> int:
+            kind: str = "direct", now: datetime | None = None) -> int:
     """Queue one SMS to `to` (E.164); return its message id.
 
+    `kind` is "direct" (sent at once, quiet hours or not) or "broadcast" (see KINDS).
     With `key`, queueing is idempotent: a key already present returns the existing id and queues
     nothing new. Raises OutboxError for a bad number, empty text or more than `max_parts` parts.
     """
     _check_recipient(to)
+    _check_kind(kind)
     level = _priority(priority)
     segmentation = _segment(text, unaccented, force, max_parts)
     now = now or utcnow()
@@ -221,7 +239,7 @@ def enqueue(db: Database, to: str, text: str, *, priority: str = "normal", key: 
             if found:
                 return found[0]
         body_id = _insert_body(conn, segmentation, unaccented)
-        _insert_messages(conn, [(to, key)], body_id, segmentation, level, source, now)
+        _insert_messages(conn, [(to, key)], body_id, segmentation, level, source, now, kind)
         message_id = conn.execute("SELECT MAX(id) FROM outbox_messages").fetchone()[0]
     work_added.set()
     return message_id
@@ -229,7 +247,7 @@ def enqueue(db: Database, to: str, text: str, *, priority: str = "normal", key: 
 
 def enqueue_many(db: Database, recipients: list[str], text: str, *, priority: str = "normal",
                  key_prefix: str, unaccented: bool = False, force: bool = False, max_parts: int = 10,
-                 source: str = "", now: datetime | None = None) -> list[int]:
+                 source: str = "", kind: str = "broadcast", now: datetime | None = None) -> list[int]:
     """Queue one text to many recipients (a broadcast) in one transaction; return the message ids.
 
     The text is segmented once. Each message's key is f"{key_prefix}:{phone}", so re-running a
@@ -237,6 +255,7 @@ def enqueue_many(db: Database, recipients: list[str], text: str, *, priority: st
     """
     if not key_prefix:
         raise OutboxError("a broadcast needs a key prefix (for example the notice id)")
+    _check_kind(kind)
     for to in recipients:
         _check_recipient(to)
     level = _priority(priority)
@@ -246,7 +265,7 @@ def enqueue_many(db: Database, recipients: list[str], text: str, *, priority: st
     keys = [f"{key_prefix}:{to}" for to in unique]
     with db.transaction() as conn:
         body_id = _insert_body(conn, segmentation, unaccented)
-        if not _insert_messages(conn, list(zip(unique, keys)), body_id, segmentation, level, source, now):
+        if not _insert_messages(conn, list(zip(unique, keys)), body_id, segmentation, level, source, now, kind):
             conn.execute("DELETE FROM outbox_bodies WHERE id = ?", (body_id,))  # everyone already had it
         found = dict(conn.execute("SELECT key, id FROM outbox_messages WHERE key >= ? AND key < ?",
                                   _prefix_range(key_prefix + ":")).fetchall())
@@ -340,7 +359,7 @@ def _claim(conn, worker_id: str, now: datetime, policy: Policy) -> Part | None:
     _expire(conn, now, policy)
     if _rate_limited(conn, worker_id, now, policy):
         return None
-    only_urgent = "AND p.priority = 0" if policy.in_quiet_hours(now) else ""
+    only_urgent = "AND (p.priority = 0 OR m.kind = 'direct')" if policy.in_quiet_hours(now) else ""
     row = conn.execute(_CLAIM_SQL.format(only_urgent=only_urgent), (now.timestamp(), worker_id)).fetchone()
     if row is None:
         return None
@@ -480,13 +499,17 @@ def next_due(db: Database, worker_id: str, now: datetime | None = None,
     window); None when nothing is queued for this worker. A hint for sleeping, never a promise."""
     now = now or utcnow()
     stamp = now.timestamp()
-    row = db.query_one("SELECT MIN(next_attempt_ts) AS due, MIN(priority) AS top FROM outbox_parts"
-                       " WHERE state = 'queued' AND (port IS NULL OR port = ?)", (worker_id,))
+    quiet = policy.in_quiet_hours(now)
+    held = "AND (p.priority = 0 OR m.kind = 'direct')" if quiet else ""
+    row = db.query_one("SELECT MIN(p.next_attempt_ts) AS due FROM outbox_parts p JOIN outbox_messages m"
+                       f" ON m.id = p.message_id WHERE p.state = 'queued' AND (p.port IS NULL OR p.port = ?) {held}",
+                       (worker_id,))
     if row is None or row["due"] is None:
+        if quiet and db.scalar("SELECT 1 FROM outbox_parts WHERE state = 'queued' AND (port IS NULL OR port = ?)"
+                               " LIMIT 1", (worker_id,)):
+            return 60.0  # broadcasts held: re-check each minute; quiet hours end on a minute boundary
         return None
     wait = max(0.0, row["due"] - stamp)
-    if row["top"] > 0 and policy.in_quiet_hours(now):
-        wait = max(wait, 60.0)  # re-check each minute; quiet hours end on a minute boundary
     if policy.parts_per_minute > 0:
         oldest = db.scalar("SELECT MIN(claimed_ts) FROM (SELECT claimed_ts FROM outbox_parts WHERE port = ?"
                            " AND claimed_ts > ? ORDER BY claimed_ts DESC LIMIT ?)",
@@ -521,7 +544,7 @@ _STATE_SUMS = ", ".join(f"SUM(p.state = '{s}') AS {s}" for s in STATES)
 
 def _summaries(db: Database, where: str, params: tuple, limit: int | None) -> list[dict]:
     sql = (f"SELECT m.id, m.key, m.recipient, b.text, b.encoding, b.unaccented, b.part_count, m.concat_ref,"
-           f" b.ref16, m.priority, m.source, m.created_at, {_STATE_SUMS} FROM outbox_messages m"
+           f" b.ref16, m.priority, m.kind, m.source, m.created_at, {_STATE_SUMS} FROM outbox_messages m"
            f" JOIN outbox_bodies b ON b.id = m.body_id JOIN outbox_parts p ON p.message_id = m.id"
            f" {where} GROUP BY m.id ORDER BY m.id DESC" + (" LIMIT ?" if limit else ""))
     rows = db.query(sql, params + ((limit,) if limit else ()))
@@ -584,6 +607,28 @@ def counts(db: Database, key_prefix: str | None = None) -> dict:
     return {"messages": message_counts, "parts": part_counts}
 
 
+def purge(db: Database, days: float, now: datetime | None = None) -> int:
+    """Delete messages created over `days` ago whose parts are all final (sent, delivered, failed,
+    expired, cancelled), with their parts and the bodies no message uses any more; 0 keeps all.
+    Returns how many messages were deleted."""
+    if days <= 0:
+        return 0
+    cutoff = (now or utcnow()).timestamp() - days * 86400
+    with db.transaction() as conn:
+        ids = [r[0] for r in conn.execute(
+            "SELECT id FROM outbox_messages m WHERE created_ts < ? AND NOT EXISTS (SELECT 1 FROM outbox_parts p"
+            " WHERE p.message_id = m.id AND p.state IN ('queued', 'sending'))", (cutoff,))]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM outbox_parts WHERE message_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM outbox_messages WHERE id IN ({marks})", chunk)
+        if ids:
+            conn.execute("DELETE FROM outbox_bodies WHERE NOT EXISTS"
+                         " (SELECT 1 FROM outbox_messages m WHERE m.body_id = outbox_bodies.id)")
+    return len(ids)
+
+
 def queue_depth(db: Database) -> int:
     """Parts still to send (queued or in flight)."""
     return db.scalar("SELECT COUNT(*) FROM outbox_parts WHERE state IN ('queued', 'sending')") or 0
@@ -609,7 +654,7 @@ def wait_final(db: Database, first_id: int, last_id: int, seconds: float) -> dic
                 break
         if time.monotonic() >= deadline:
             return {"ok": False, "waiting_parts": waiting, "error": f"{waiting} parts still waiting after {seconds:g} s"
-                    " (is `tdp gateway` running? quiet hours hold non-urgent messages)"}
+                    " (is `tdp gateway` running? quiet hours hold broadcasts)"}
         time.sleep(0.05)  # another process's writes: there is nothing to wait on but the file
     failed = sum(states[s]["n"] for s in ("failed", "expired", "cancelled") if s in states)
     counts = {s: row["n"] for s, row in states.items()}
@@ -617,3 +662,25 @@ def wait_final(db: Database, first_id: int, last_id: int, seconds: float) -> dic
         error = next((states[s]["error"] for s in ("failed", "expired", "cancelled") if s in states), "")
         return {"ok": False, "parts": counts, "error": f"{failed} parts not sent: {error}"}
     return {"ok": True, "parts": counts}
+
+
+# --- queries for the kiosk's notices (budget, digest) -------------------------------------------
+
+SPENT_STATES = ("queued", "sending", "sent", "delivered")
+
+
+def parts_spent(db: Database, since_ts: float, until_ts: float) -> int:
+    """SMS parts of messages created in [since_ts, until_ts) (Unix s) that are sent or still to be
+    sent: what the month's SMS budget counts (cancelled, expired and failed parts cost nothing)."""
+    marks = ", ".join("?" * len(SPENT_STATES))
+    return db.scalar(f"SELECT COUNT(*) FROM outbox_parts p JOIN outbox_messages m ON m.id = p.message_id"
+                     f" WHERE m.created_ts >= ? AND m.created_ts < ? AND p.state IN ({marks})",
+                     (since_ts, until_ts, *SPENT_STATES)) or 0
+
+
+def failed_keys(db: Database, since_ts: float, until_ts: float) -> list[str]:
+    """Keys of messages created in [since_ts, until_ts) with a failed or expired part."""
+    return [row["key"] for row in db.query(
+        "SELECT DISTINCT m.key FROM outbox_messages m JOIN outbox_parts p ON p.message_id = m.id"
+        " WHERE m.created_ts >= ? AND m.created_ts < ? AND m.key IS NOT NULL"
+        " AND p.state IN ('failed', 'expired')", (since_ts, until_ts))]

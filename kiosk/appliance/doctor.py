@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.appliance import config as config_module
+from kiosk.appliance.sdcard import WRITE_WARN_BYTES_PER_DAY
 from kiosk.errors import TdpError
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -121,8 +122,7 @@ def check_modem(config, *, command_timeout: float = 3.0) -> Check:
     from sms.errors import SmsError
     from sms.modem import Modem
     if service_active("tdp-gateway.service"):
-        return _ok("modem", "The SMS gateway is running and owns the modem: see `tdp sms status`.",
-                   "Dịch vụ SMS đang chạy và giữ modem: xem `tdp sms status`.")
+        return gateway_modem_check(config)
     emulator = None
     port = config.modem.port
     if port == "emulator":
@@ -184,6 +184,59 @@ def check_modem(config, *, command_timeout: float = 3.0) -> Check:
                     'On the Pi set [modem] port = "/dev/serial0" (the HAT).',
                     'Trên máy Pi đặt [modem] port = "/dev/serial0".', **facts)
     return _ok("modem", f"Modem answers: {summary}.", f"Modem trả lời: {summary}.", **facts)
+
+
+# What the running gateway's health row says, as (status, English, Vietnamese, fix, sửa); see
+# sms/health.py for the states. {model}, {error}… come from the row.
+_GATEWAY_STATES = {
+    "rebooting": (WARN, "Modem on {port} is rebooting or its port is re-enumerating ({error}); sending resumes by itself.",
+                  "Modem ở {port} đang khởi động lại; sẽ tự gửi tiếp.",
+                  "If this repeats, give the HAT a stronger 5 V supply (it reboots on brown-outs).",
+                  "Nếu lặp lại, dùng nguồn 5 V khoẻ hơn cho modem."),
+    "unregistered": (WARN, "Modem on {port} lost the network ({error}); SMS are held, no attempt is spent.",
+                     "Modem ở {port} mất sóng mạng; tin nhắn được giữ lại.",
+                     "Check the antenna and that the SIM is active with the carrier.",
+                     "Kiểm tra ăng-ten và SIM còn hoạt động."),
+    "recovering": (WARN, "Modem on {port} does not answer; the gateway is recovering it ({error}). SMS stay queued.",
+                   "Modem ở {port} không trả lời; đang khôi phục. Tin nhắn được giữ.",
+                   "Wait a minute; if it ends dead, power-cycle the modem.", "Chờ một phút; nếu vẫn lỗi, tắt/bật lại modem."),
+    "sim_locked": (FAIL, "The SIM in the modem on {port} asks for its PIN.", "SIM ở {port} đòi mã PIN.",
+                   "Set [modem] sim_pin in tdp.toml, or remove the PIN in a phone.",
+                   "Điền [modem] sim_pin trong tdp.toml, hoặc bỏ mã PIN bằng điện thoại."),
+    "no_sim": (FAIL, "The modem on {port} has no SIM card that answers.", "Modem ở {port} không có SIM.",
+               "Power off, seat the SIM; SMS wait in the queue meanwhile.", "Tắt máy, lắp lại SIM; tin nhắn được giữ."),
+    "dead": (FAIL, "Modem on {port} is dead after every recovery step ({error}); SMS stay queued.",
+             "Modem ở {port} không hoạt động; tin nhắn được giữ trong hàng đợi.",
+             "Seat the HAT, check its power LED, then restart tdp-gateway.",
+             "Kiểm tra mạch modem và đèn nguồn, rồi khởi động lại tdp-gateway."),
+}
+
+
+def gateway_modem_check(config) -> Check:
+    """The modem as the running gateway reports it (its health rows): one line for the worst."""
+    from kiosk.appliance.store import open_store
+    from sms import health as modem_health
+    try:
+        with open_store(config.storage.path) as db:
+            rows = modem_health.rows(db)
+    except Exception as exc:  # the store is checked on its own; say only what this check knows
+        rows, problem = [], str(exc)
+    else:
+        problem = "no modem has reported yet"
+    order = ["dead", "no_sim", "sim_locked", "recovering", "unregistered", "rebooting"]
+    worst = min(rows, key=lambda r: order.index(r["state"]) if r["state"] in order else len(order), default=None)
+    if worst is None:
+        return _bad("modem", WARN, f"The SMS gateway is running but {problem}.", "Dịch vụ SMS đang chạy nhưng chưa có modem báo.",
+                    "Wait a minute, then see `tdp sms status`.", "Chờ một phút, rồi xem `tdp sms status`.")
+    facts = {key: worst[key] for key in ("port", "state", "model", "operator", "registration", "signal", "last_error")}
+    if worst["state"] in _GATEWAY_STATES:
+        status, en, vi, fix_en, fix_vi = _GATEWAY_STATES[worst["state"]]
+        error = (worst["last_error"] or "no detail").splitlines()[0][:160]
+        return _bad("modem", status, en.format(port=worst["port"], error=error), vi.format(port=worst["port"]),
+                    fix_en, fix_vi, **facts)
+    summary = (f"{worst['model'] or 'modem'} on {worst['port']}: {worst['state']}, {worst['registration'] or '?'} "
+               f"on {worst['operator'] or '?'}, signal {worst['signal'] if worst['signal'] is not None else '?'}/31")
+    return _ok("modem", f"The SMS gateway owns the modem: {summary}.", f"Dịch vụ SMS giữ modem: {summary}.", **facts)
 
 
 PRINTER_STATES = {3: "idle", 4: "printing", 5: "stopped"}
@@ -291,6 +344,73 @@ def check_disk(config) -> Check:
     return _ok("disk", f"Disk {folder}: {free}.", f"Dung lượng còn {usage.free / 2**30:.1f} GiB.", **facts)
 
 
+def check_sdcard(config, *, mounts_file: Path = Path("/proc/self/mounts"), sys_root: Path = Path("/sys"),
+                 uptime_file: Path = Path("/proc/uptime")) -> Check:
+    """Read-only remount, overlayroot (and the store on a writable partition under it), write rate."""
+    from kiosk.appliance import sdcard
+    folder = Path(config.storage.path).expanduser().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    table = sdcard.mounts(mounts_file)
+    mount = sdcard.mount_of(folder, table)
+    overlay = sdcard.overlayroot(table)
+    rate = sdcard.write_rate(folder, sys_root, uptime_file)
+    facts = dict(path=str(folder), mount=mount.point if mount else None, device=mount.device if mount else None,
+                 read_only=bool(mount and mount.read_only), overlayroot=overlay, write=rate)
+    overlay_text = "overlayroot on" if overlay else "overlayroot off"
+    if mount and mount.read_only:
+        return _bad("sdcard", FAIL, f"{mount.point} ({mount.device}) is mounted read-only: the card may be failing; "
+                    f"nothing can be saved.", f"Thẻ nhớ ({mount.point}) chỉ đọc: có thể thẻ sắp hỏng, không lưu được.",
+                    "Take a backup to a USB stick now (`tdp backup now`), then replace the SD card and restore.",
+                    "Sao lưu ngay ra USB (`tdp backup now`), rồi thay thẻ nhớ và khôi phục.", **facts)
+    if overlay and mount is not None and mount.fstype in ("overlay", "tmpfs"):
+        return _bad("sdcard", FAIL, f"overlayroot is on but the store {folder} is on the overlay: every change is "
+                    f"lost at the next reboot.", "Gốc chỉ đọc nhưng dữ liệu nằm trên lớp tạm: mất hết khi khởi động lại.",
+                    "Put /var/lib/tdp on the data partition (images/build.sh TDP_READONLY_ROOT=1).",
+                    "Đặt /var/lib/tdp trên phân vùng dữ liệu.", **facts)
+    written = ""
+    if rate is not None:
+        written = f", {rate['bytes_per_day'] / 2**20:.0f} MiB/day written since boot"
+        if rate["bytes_per_day"] > WRITE_WARN_BYTES_PER_DAY:
+            return _bad("sdcard", WARN, f"The card takes {rate['bytes_per_day'] / 2**30:.1f} GiB a day of writes "
+                        f"({overlay_text}): it will wear out early.", "Thẻ nhớ bị ghi quá nhiều mỗi ngày: sẽ nhanh hỏng.",
+                        "Find the process writing (`sudo iotop -ao`); consider overlayroot (read-only root).",
+                        "Tìm tiến trình ghi nhiều; cân nhắc bật gốc chỉ đọc (overlayroot).", **facts)
+    return _ok("sdcard", f"SD card writable ({overlay_text}{written}).",
+               f"Thẻ nhớ ghi được ({'gốc chỉ đọc' if overlay else 'gốc ghi được'}).", **facts)
+
+
+def check_backup(config, now: datetime | None = None) -> Check:
+    """When the last good backup was taken; warn after [backup] warn_after_hours, or if none."""
+    from kiosk.appliance import backup, backup_places, sdcard
+    now = now or datetime.now(timezone.utc)
+    data_dir = Path(config.storage.path).expanduser().parent
+    last = backup.last_good(data_dir)
+    stick = backup_places.find_stick(config)
+    facts = dict(last_good=last, stick=str(stick) if stick else None)
+    if last is None:
+        return _bad("backup", WARN, "No backup has been taken yet.", "Chưa có bản sao lưu nào.",
+                    f"Plug in a USB stick labelled {config.backup.usb_label} and run `tdp backup now` "
+                    "(the nightly tdp-backup.timer then keeps it up to date).",
+                    f"Cắm USB có nhãn {config.backup.usb_label} rồi chạy `tdp backup now`.", **facts)
+    taken = datetime.fromisoformat(last["created"])
+    age_hours = (now - taken).total_seconds() / 3600
+    facts["age_hours"] = round(age_hours, 1)
+    when = f"{taken:%Y-%m-%d %H:%M} UTC ({age_hours:.0f} h ago) to {last['destination']} {last['file']}"
+    if age_hours > config.backup.warn_after_hours:
+        return _bad("backup", WARN, f"Last good backup {when}: older than {config.backup.warn_after_hours} h.",
+                    f"Bản sao lưu tốt gần nhất đã cũ ({age_hours / 24:.0f} ngày).",
+                    "Check tdp-backup.timer (`systemctl status tdp-backup.timer`) and the stick; run `tdp backup now`.",
+                    "Kiểm tra USB sao lưu, rồi chạy `tdp backup now`.", **facts)
+    if last["destination"] != "usb" and sdcard.same_device(Path(last["file"]).parent, data_dir):
+        return _bad("backup", WARN, f"Last good backup {when}, but on the SD card itself: a dead card takes it too.",
+                    "Bản sao lưu nằm ngay trên thẻ nhớ: thẻ hỏng là mất cả hai.",
+                    f"Plug in a USB stick labelled {config.backup.usb_label} (or with a tdp-backup.marker file), "
+                    "or set [backup] folder on another disk.",
+                    f"Cắm USB có nhãn {config.backup.usb_label} để sao lưu ra ngoài.", **facts)
+    return _ok("backup", f"Last good backup {when}.", f"Sao lưu tốt gần nhất: {taken:%d/%m/%Y %H:%M} UTC.", **facts)
+
+
 def check_hub(config, timeout: float = 5.0) -> Check:
     url = config.hub.url
     if not url:
@@ -345,6 +465,7 @@ def run_checks(config_path: str | None = None) -> list[Check]:
     for name, function in (("store", lambda: check_store(config)), ("modem", lambda: check_modem(config)),
                            ("printer", lambda: check_printer(config)), ("gpio", lambda: check_gpio(config)),
                            ("clock", check_clock), ("disk", lambda: check_disk(config)),
+                           ("sdcard", lambda: check_sdcard(config)), ("backup", lambda: check_backup(config)),
                            ("hub", lambda: check_hub(config)), ("voice", lambda: check_voice(config))):
         checks.append(_guarded(name, function))
     return checks

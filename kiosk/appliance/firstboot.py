@@ -1,7 +1,8 @@
 """First-boot provisioning from the SD card's boot partition into a root file system.
 
-Reads BOOT (normally /boot/firmware): tdp.toml, optional contacts.xlsx, volunteers.xlsx and
-wifi.toml / wifi.txt. Writes into ROOT (normally /, a scratch directory in tests and in
+Reads BOOT (normally /boot/firmware): tdp.toml, optional contacts.xlsx, volunteers.xlsx,
+wifi.toml / wifi.txt and tdp-backup-passphrase.txt (a fresh card is restored from the newest
+backup on the USB stick: kiosk.appliance.boot_restore). Writes into ROOT (normally /, a scratch directory in tests and in
 `make image-check`): /etc/tdp/tdp.toml, the NetworkManager Wi-Fi keyfile, the time zone, the
 HAT's UART in config.txt/cmdline.txt, the CUPS queue, the enabled services. Every part is
 checked first; a broken part is refused with the file, key and fix named, and the rest still
@@ -25,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.appliance import config as config_module
+from kiosk.appliance.boot_restore import provision_restore
 from kiosk.appliance.bootfiles import edit_cmdline, edit_config_txt, read_wifi, wifi_keyfile, wifi_problems
 from kiosk.errors import TdpError
 
@@ -35,7 +37,8 @@ STATE_FILE = "var/lib/tdp/firstboot-state.json"
 REBOOT_FLAG = "run/tdp-firstboot.reboot"
 UNITS_DIR = Path(__file__).resolve().parents[2] / "provisioning" / "systemd"
 SERVICES = ("tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-sync.service",
-            "tdp-remind.service", "tdp-remind.timer")
+            "tdp-remind.service", "tdp-remind.timer", "tdp-backup.service", "tdp-backup.timer",
+            "tdp-upgrade.service", "tdp-upgrade.timer")
 PAPER_MEDIA = {"58mm": "Custom.58x297mm", "80mm": "Custom.80x297mm", "a5": "A5", "a4": "A4"}
 
 CHANGED, UNCHANGED, SKIPPED, WARNING, FAILED = "changed", "unchanged", "skipped", "warning", "failed"
@@ -346,7 +349,10 @@ def provision_printer(root: Path, out: Outcome, config, live: bool, run=subproce
 def provision_services(root: Path, out: Outcome, config) -> None:
     """Install the units into /etc/systemd/system and enable them (the symlinks `systemctl enable` makes)."""
     system = inside(root, "etc/systemd/system")
-    enabled = {"tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-remind.timer"}
+    enabled = {"tdp-firstboot.service", "tdp-gateway.service", "tdp-kiosk.service", "tdp-remind.timer",
+               "tdp-backup.timer"}
+    if config and config.hub.url:
+        enabled.add("tdp-upgrade.timer")
     if config and config.hub.url:
         enabled.add("tdp-sync.service")
     changed = False
@@ -513,6 +519,8 @@ def provision(boot: str | Path, root: str | Path = "/", *, live: bool | None = N
         raise TdpError(f"boot partition {boot} not found (give --boot DIR)")
     config = _guard(out, "config", provision_config, boot, root, out)
     _guard(out, "user", prepare_data_dir, root, out, config)
+    owner = _lookup(root, "etc/passwd", "tdp"), _lookup(root, "etc/group", "tdp")
+    _guard(out, "restore", provision_restore, boot, root, out, config, lambda path: _chown(path, *owner))
     country = _guard(out, "wifi", provision_wifi, boot, root, out, live)
     _guard(out, "timezone", provision_timezone, root, out, config.site.timezone if config else "Asia/Ho_Chi_Minh")
     _guard(out, "uart", provision_uart, root, out, country)

@@ -26,9 +26,14 @@ SCHEMA = [
     ("kiosk.registration", "kiosk.directory.registration"),
     ("kiosk.relay", "kiosk.relay.officials"),
     ("kiosk.keywords", "kiosk.relay.residents"),
+    ("kiosk.relay.budget", "kiosk.relay.budget"),
     ("kiosk.dossiers", "kiosk.dossiers.lifecycle"),
     ("kiosk.receipts", "kiosk.dossiers.receipts"),
     ("kiosk.notices", "kiosk.notices.board"),
+    ("kiosk.notices.schedule", "kiosk.notices.schedule"),
+    ("kiosk.notices.questions", "kiosk.notices.questions"),
+    ("kiosk.notices.budget", "kiosk.notices.budget"),
+    ("kiosk.notices.digest", "kiosk.notices.digest"),
     ("kiosk.sync", "kiosk.sync"),
 ]
 

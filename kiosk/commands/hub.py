@@ -79,6 +79,9 @@ def register(cli) -> None:
     p.add_argument("--ward", default="", help="a ward official's ward (empty: every kiosk)")
     p.add_argument("--password-stdin", action="store_true", required=True,
                    help="read the password from standard input (never from the command line)")
+    p = grp.command("release", _hub_errors(_release), json=True,
+                    help="offer a tdp-kiosk wheel/sdist to every kiosk: each fetches it and upgrades at night")
+    p.add_argument("file", metavar="FILE")
     grp.command("kiosks", _hub_errors(_kiosks), help="list kiosks with online state and last heartbeat", json=True)
     notice = grp.group("notice", help="send, show or cancel notices")
     p = notice.command("send", _hub_errors(_notice_send), help="send a notice to kiosks", json=True)
@@ -90,6 +93,9 @@ def register(cli) -> None:
     p.add_argument("--urgent", action="store_true", help="ignores quiet hours and goes first")
     p.add_argument("--expires-in", type=float, metavar="HOURS", help="not sent after this many hours")
     p.add_argument("--unaccented", action="store_true", help="send without diacritics (fewer SMS parts)")
+    p.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="when, in each kiosk's own local time; default now")
+    p.add_argument("--every", choices=("day", "week", "month"), help="repeat at that local time")
+    p.add_argument("--ask", metavar='"C=Có;K=Không"', help="a question: kiosks count the replies, the hub sees counts")
     p = notice.command("show", _hub_errors(_notice_show), help="a notice with per-kiosk state and counts",
                        json=True)
     p.add_argument("id", type=int)
@@ -127,6 +133,17 @@ def _add_official(ctx):
     ctx.emit(result, f"official {result['login']} ({result['role']}) added")
 
 
+def _release(ctx):
+    from hub import admin, releases
+    settings, engine = _engine(ctx)
+    row = releases.add(engine, ctx.args.file, actor=_actor())
+    counts = releases.versions_in_use(admin.list_kiosks(engine, settings))
+    ctx.emit({**row, "kiosks_per_version": dict(counts)},
+             f"release {row['version']} offered ({row['size']} bytes, sha256 {row['sha256'][:12]}…); kiosks fetch it "
+             f"on their next sync and install it at night. Now running: "
+             + (", ".join(f"{v} on {n}" for v, n in counts) or "no kiosks yet"))
+
+
 def _kiosks(ctx):
     from hub import admin
     settings, engine = _engine(ctx)
@@ -146,8 +163,9 @@ def _notice_send(ctx):
     a = ctx.args
     result = notices.send(engine, settings, a.text, kiosks=None if a.all else a.kiosk, group=a.group,
                           urgent=a.urgent, expires_in_hours=a.expires_in, unaccented=a.unaccented,
-                          actor=_actor())
-    ctx.emit(result, f"notice {result['id']} queued for kiosks")
+                          actor=_actor(), at=a.at, every=a.every, ask=a.ask)
+    when = f" for {a.at} (each kiosk's local time)" + (f", every {a.every}" if a.every else "") if a.at else ""
+    ctx.emit(result, f"notice {result['id']} queued for kiosks{when}")
 
 
 def _notice_show(ctx):
@@ -156,7 +174,10 @@ def _notice_show(ctx):
     data = notices.show(engine, ctx.args.id)
 
     def text():
-        lines = [f"notice {data['id']} → {data['group']}: {data['text']}"]
+        lines = [f"notice {data['id']} → {data['group']}: {data['text']}"
+                 + (f" (at {data['at']}{', every ' + data['every'] if data['every'] else ''})" if data["at"] else "")]
+        if data["answers"]:
+            lines.append("answers: " + ", ".join(f"{code} {n}" for code, n in sorted(data["answers"].items())))
         lines += [f"  {k['name']:<24} {k['state']:<9} recipients {k['recipients']} sent {k['sent']} "
                   f"delivered {k['delivered']} failed {k['failed']}" for k in data["kiosks"]]
         return "\n".join(lines)

@@ -1,8 +1,9 @@
-"""`tdp relay simulate|audit|registrations|confirm`: the SMS relay rules, without a modem."""
+"""`tdp relay simulate|audit|stats|registrations|confirm`: the SMS relay rules, without a modem."""
 from __future__ import annotations
 
-from kiosk.relay.residents import confirm_registration, handle, pending_registrations
-from kiosk.relay.officials import audit_log
+from kiosk.relay.officials import audit_log, stats
+from kiosk.relay.residents import confirm_registration, pending_registrations
+from kiosk.relay.router import simulate
 
 
 def register(cli) -> None:
@@ -11,8 +12,13 @@ def register(cli) -> None:
                       help="run one SMS through the rules and print what would be sent (nothing is stored)")
     p.add_argument("--from", dest="sender", required=True, metavar="PHONE", help="sender's number")
     p.add_argument("--text", required=True, help="the message text")
-    p = group.command("audit", _audit, help="the relay's audit log, newest first", json=True)
-    p.add_argument("--limit", type=int, default=50)
+    p = group.command("audit", _audit, json=True,
+                      help="the relay's audit log, newest first: every decision, refusal and rate-limited SMS")
+    p.add_argument("--limit", type=int, default=50, help="at most this many lines (default 50)")
+    p.add_argument("--problems", action="store_true", help="only refusals and rate-limited (held) messages")
+    p.add_argument("--since", metavar="ISO", help="only lines at or after this UTC time, e.g. 2026-12-03")
+    p = group.command("stats", _stats, json=True, help="audit lines by outcome, refusals and held SMS by reason")
+    p.add_argument("--since", metavar="ISO", help="only lines at or after this UTC time")
     group.command("registrations", _registrations, help="residents' DK requests waiting for confirmation",
                   json=True)
     p = group.command("confirm", _confirm, help="confirm a resident's DK request", json=True)
@@ -20,41 +26,27 @@ def register(cli) -> None:
     p.add_argument("--by", required=True, help="who confirms (group leader's name)")
 
 
-class _Rollback(Exception):
-    """Raised inside the simulation's transaction so nothing it did is kept."""
-
-
 def _simulate(ctx):
-    from sms.inbox import InboundMessage
-
-    db = ctx.store
-    sender = ctx.args.sender
-    kind = "alphanumeric" if not sender.lstrip("+").isdigit() else "international"
-    message = InboundMessage(id=0, sender=sender, sender_type=kind, text=ctx.args.text, received_at="")
-    result = {}
-    try:
-        with db.transaction() as conn:
-            before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox_messages").fetchone()[0]
-            replies = handle(db, ctx.config, message)
-            broadcast = conn.execute("SELECT recipient FROM outbox_messages WHERE id > ?", (before,)).fetchall()
-            last = conn.execute("SELECT outcome, detail FROM relay_audit ORDER BY id DESC LIMIT 1").fetchone()
-            result = {"replies": [{"to": r.to, "text": r.text} for r in replies],
-                      "queued_to": len(broadcast), "outcome": last[0] if last else "",
-                      "detail": last[1] if last else ""}
-            raise _Rollback
-    except _Rollback:
-        pass
+    result = simulate(ctx.store, ctx.config, ctx.args.sender, ctx.args.text)
     lines = [f"{r['to']}: {r['text']}" for r in result["replies"]] or ["(no reply)"]
     if result["queued_to"]:
         lines.append(f"would queue the notice for {result['queued_to']} recipients")
-    lines.append(f"audit: {result['outcome']} {result['detail']}".rstrip())
+    lines.append(f"audit: {result['outcome']} {result['reason']} {result['detail']}".rstrip())
     ctx.emit(result, "\n".join(lines))
 
 
 def _audit(ctx):
-    rows = audit_log(ctx.store, ctx.args.limit)
+    rows = audit_log(ctx.store, max(ctx.args.limit, 1), problems_only=ctx.args.problems, since=ctx.args.since)
     ctx.emit(rows, lambda: "\n".join(f"{r['at']} {r['sender']} {r['official'] or '-'} {r['command']} "
-                                     f"{r['outcome']} {r['detail']}" for r in rows) or "audit log is empty")
+                                     f"{r['outcome']} {r['reason'] or '-'} {r['detail']}" for r in rows)
+             or "audit log is empty")
+
+
+def _stats(ctx):
+    data = stats(ctx.store, ctx.args.since)
+    ctx.emit(data, lambda: "\n".join(
+        [f"{data['total']} audit lines"] + [f"  {k}: {v}" for k, v in data["by_outcome"].items()]
+        + ["refused or held, by reason:"] + [f"  {k}: {v}" for k, v in data["refused_by_reason"].items()]))
 
 
 def _registrations(ctx):

@@ -25,7 +25,10 @@ def _summary(data: dict) -> str:
         f"Rota sessions: {vol['sessions']} ({vol['covered']} covered, {vol['uncovered']} short); "
         f"{vol['participants']} volunteers, {vol['hours']} hours",
         f"SMS parts: {sms['sent']} sent, {sms['delivered']} delivered, {sms['failed']} failed; "
-        f"estimated cost {format(sms['estimated_cost'], ',').replace(',', '.')} đ",
+        f"estimated cost {format(sms['estimated_cost'], ',').replace(',', '.')} đ"
+        + (f", {format(sms['cost_per_household_month'], ',').replace(',', '.')} đ per household a month for "
+           f"{sms['households']} households (Công dân điện tử: {format(sms['household_price'], ',').replace(',', '.')} đ)"
+           if sms["households"] else ""),
         f"Satisfaction: {sat['responses']} responses, {sat['satisfied_share']:.1%} satisfied",
     ])
 

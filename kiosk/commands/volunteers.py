@@ -36,6 +36,10 @@ def register(cli) -> None:
                                 ("check-out", _check_out, "end duty and record the time worked")):
         _pin_args(group.command(name, handler, help=text, json=True))
 
+    p = group.command("desk-role", _desk_role, json=True,
+                      help="what a volunteer may do at the request desk (senior and official may reject)")
+    p.add_argument("who", metavar="NAME_OR_PHONE")
+    p.add_argument("desk_role", choices=("volunteer", "senior", "official"))
     group.command("on-duty", _on_duty, help="who is on duty now (checked in, then rostered)", json=True)
     for name, active in (("activate", True), ("deactivate", False)):
         p = group.command(name, _activation(active), json=True,
@@ -100,6 +104,12 @@ def _import(ctx):
 def _set_pin(ctx):
     volunteer = vols.set_pin(ctx.store, ctx.args.who, _read_pin(ctx))
     ctx.emit({"name": volunteer["name"], "has_pin": True}, f"PIN set for {volunteer['name']}")
+
+
+def _desk_role(ctx):
+    volunteer = vols.set_desk_role(ctx.store, ctx.args.who, ctx.args.desk_role)
+    ctx.emit({"name": volunteer["name"], "desk_role": volunteer["desk_role"]},
+             f"{volunteer['name']}: {vols.DESK_ROLE_LABELS[volunteer['desk_role']]}")
 
 
 def _check_in(ctx):

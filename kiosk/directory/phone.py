@@ -62,6 +62,9 @@ def normalise(raw: object) -> str:
     national = _to_national(compact)
     if national is None:
         raise InvalidPhone(f"'{text}' is not a Vietnamese number (+84)", "Đây không phải số điện thoại Việt Nam.")
+    if national.startswith("0") and not national.startswith(("01800", "01900")) and len(national) < 10:
+        raise InvalidPhone(f"'{text}' has {len(national)} digits; a Vietnamese mobile number has 10 (0xxxxxxxxx)",
+                          f"Số này mới có {len(national)} chữ số; số di động có 10 chữ số, bắt đầu bằng 0.")
     if len(national) <= 6 or national.startswith(("1800", "1900")):
         raise InvalidPhone(f"'{text}' is a short code or service number; it cannot receive SMS",
                           "Đây là số tổng đài, không nhận được tin nhắn.")

@@ -243,6 +243,19 @@ def find_resident_by_phone(db: Database, phone: str) -> dict | None:
         return None
 
 
+def household_slip(db: Database, household_id: int) -> dict | None:
+    """What a household's registration slip prints: the head's name, phone and registration time,
+    and the groups the head receives notices from (sorted); None when the household has no head."""
+    head = db.query_one("SELECT id, full_name, phone, created_at FROM residents WHERE household_id = ? AND is_head = 1",
+                        (household_id,))
+    if head is None:
+        return None
+    groups = [row["name"] for row in db.query(
+        "SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.resident_id = ? ORDER BY g.name",
+        (head["id"],))]
+    return {"full_name": head["full_name"], "phone": head["phone"], "created_at": head["created_at"], "groups": groups}
+
+
 def list_residents(db: Database, group: str | None = None) -> list[dict]:
     """Residents (optionally of one group) with their groups' codes, ordered by name."""
     where, params = "", ()
@@ -275,3 +288,52 @@ def recipients(db: Database, group: str | None = None) -> list[str]:
         "SELECT r.phone FROM residents r JOIN memberships m ON m.resident_id = r.id "
         "WHERE m.group_id = ? AND r.consent = 1 AND r.active = 1 AND r.phone IS NOT NULL ORDER BY r.id",
         (group_id,))]
+
+
+def withdrawals_between(db: Database, start: str, end: str) -> list[dict]:
+    """Consent withdrawals recorded at `start` <= at < `end` (ISO UTC), oldest first: who (name,
+    phone), when, how (sms, kiosk, cli…) and its source (for SMS, the words used)."""
+    return db.query(
+        "SELECT c.at, c.method, c.source, r.id AS resident_id, r.full_name, r.phone FROM consent_log c "
+        "JOIN residents r ON r.id = c.resident_id WHERE c.given = 0 AND c.at >= ? AND c.at < ? ORDER BY c.at, c.id",
+        (start, end))
+
+
+def audience(db: Database, group: str | None = None, *, per_household: bool = False) -> list[dict]:
+    """Who a notice reaches, as dicts (resident_id, full_name, phone, household_id, address).
+
+    Every active consenting resident with a phone (of one group, or everyone for TATCA/None);
+    with `per_household`, one per household: its head if among them, else its first member by id
+    (a resident without a household is a household of one). Always one entry per phone.
+    """
+    where, params = "", ()
+    if group is not None and fold(group) not in EVERYONE:
+        where, params = "AND r.id IN (SELECT resident_id FROM memberships WHERE group_id = ?)", (
+            find_group(db, group)["id"],)
+    rows = db.query(f"""
+        SELECT r.id AS resident_id, r.full_name, r.phone, r.household_id, r.is_head,
+               COALESCE(h.address, '') AS address
+        FROM residents r LEFT JOIN households h ON h.id = r.household_id
+        WHERE r.consent = 1 AND r.active = 1 AND r.phone IS NOT NULL {where} ORDER BY r.id""", params)
+    if per_household:
+        chosen: dict = {}
+        for row in rows:
+            house = row["household_id"] if row["household_id"] is not None else f"resident:{row['resident_id']}"
+            if house not in chosen or (row["is_head"] and not chosen[house]["is_head"]):
+                chosen[house] = row
+        rows = sorted(chosen.values(), key=lambda r: r["resident_id"])
+    by_phone: dict = {}
+    for row in rows:
+        by_phone.setdefault(row["phone"], row)
+    return [{k: v for k, v in row.items() if k != "is_head"} for row in by_phone.values()]
+
+
+def consent_withdrawals(db: Database, since: str, until: str) -> int:
+    """How many consent withdrawals were recorded in [since, until) (UTC stamps)."""
+    return db.scalar("SELECT COUNT(*) FROM consent_log WHERE given = 0 AND at >= ? AND at < ?", (since, until)) or 0
+
+
+def registered_households(db: Database) -> int:
+    """Households with at least one active consenting member (a resident without one counts alone)."""
+    return db.scalar("""SELECT COUNT(DISTINCT COALESCE('h' || household_id, 'r' || id)) FROM residents
+                        WHERE consent = 1 AND active = 1 AND phone IS NOT NULL""") or 0

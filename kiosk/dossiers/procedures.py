@@ -2,11 +2,16 @@
 
 An official edits the TOML file, runs `tdp procedures validate FILE`, and gets one line per
 problem naming the procedure and the field. Every text is NFC-cleaned. `reviewed_by_ward` stays
-false until the ward has checked the content (the kiosk shows a "to be checked" note until then).
+false until the ward has checked the content (the kiosk shows a "to be checked" note until then);
+`unreviewed` names the fields whose values could not be checked at all here (national codes and
+portal links above all), so an official knows what to look up on csdl.dichvucong.gov.vn.
+`kiosk_request = false` marks procedures the kiosk cannot take a request for (the resident must
+be present in person, or the originals seen): their guide offers a volunteer's help instead.
 """
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -47,7 +52,15 @@ class Procedure:
     legal_basis: tuple[str, ...]
     portal_url: str
     reviewed_by_ward: bool
+    kiosk_request: bool
+    national_code: str
+    unreviewed: tuple[str, ...]
     keywords: tuple[str, ...]
+
+    @property
+    def short_where(self) -> str:
+        """The place without its alternatives: what fits an SMS or a slip line."""
+        return re.split(r"\s*[;(]|\.\s", self.where, maxsplit=1)[0].rstrip(".")
 
     def as_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
@@ -59,8 +72,13 @@ SCHEMA: dict[str, tuple[str, bool]] = {
     "audience": ("text", True), "steps_online": ("list", True), "steps_in_person": ("list", True),
     "documents": ("list", True), "fee": ("text", True), "processing_time": ("text", True),
     "processing_days": ("days", True), "where": ("text", True), "legal_basis": ("list", True),
-    "portal_url": ("url", True), "reviewed_by_ward": ("bool", True), "keywords": ("keywords", False),
+    "portal_url": ("url", True), "reviewed_by_ward": ("bool", True), "kiosk_request": ("bool", True),
+    "national_code": ("national_code", False), "unreviewed": ("fields", False), "keywords": ("keywords", False),
 }
+# A national procedure code as in the national database of administrative procedures: 1.001193.
+NATIONAL_CODE = re.compile(r"^\d\.\d{6}$")
+# The portal's home page: a guide's QR must open the procedure's own page instead.
+PORTAL_HOME = "dvc-trang-chu.html"
 
 
 @dataclass(frozen=True)
@@ -140,7 +158,17 @@ def _check_field(kind: str, value, label: str) -> tuple[object, str | None]:
             parsed = urlparse(text)
             if parsed.scheme != "https" or not (parsed.hostname or "").endswith(".gov.vn"):
                 return None, f"{label} must be an https link on a .gov.vn portal (dichvucong.gov.vn), got {value!r}"
+            if parsed.path.endswith(PORTAL_HOME) or parsed.path in ("", "/"):
+                return None, f"{label} must link to the procedure's own page, not the portal's home page"
         return text, None
+    if kind == "national_code":
+        if not isinstance(value, str) or not NATIONAL_CODE.match(clean(value)):
+            return None, f"{label} must be a national procedure code like 1.001193, got {value!r}"
+        return clean(value), None
+    if kind == "fields":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in SCHEMA for v in value):
+            return None, f"{label} must list field names of this schema, got {value!r}"
+        return tuple(value), None
     if kind in ("list", "keywords"):
         if not isinstance(value, list) or (kind == "list" and not value):
             return None, f"{label} must be a non-empty list of texts, got {value!r}"
@@ -187,7 +215,7 @@ def parse(raw: dict, source: str) -> Catalogue:
                     problems.append(f"{who}: missing field '{key}'")
                     ok = False
                 else:
-                    values[key] = ()
+                    values[key] = "" if kind == "national_code" else ()
                 continue
             value, problem = _check_field(kind, entry[key], f"field '{key}'")
             if problem:

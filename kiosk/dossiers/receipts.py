@@ -1,18 +1,16 @@
-"""Receipts for dossiers: fill hardware.receipts' dataclasses, print through CUPS, keep for reprint.
+"""Request slips: fill hardware.receipts' dataclasses, print through CUPS, keep for reprint.
 
-Every receipt PDF is first written to <data dir>/receipts/<code>.pdf and a print_jobs row, so a
+Every slip PDF is first written to <data dir>/receipts/<code>.pdf and a print_jobs row, so a
 missing printer, an empty paper roll or a crash mid-print never loses it: `tdp receipt reprint`
-sends the kept file again. With `[printer] queue = ""` the PDF file is the result ("saved").
+sends the kept file again (rendered afresh once the portal code is known). With
+`[printer] queue = ""` the PDF file is the result ("saved").
 
-QR payload (Circular 01/2023/TT-VPCP dossier fields), compact ASCII JSON, keys in this order:
-    {"v":1,"ma_ho_so":CODE,"ma_tthc":PROCEDURE,"ma_dinh_danh":"********1234","ten_giay_to":
-     "Giay tiep nhan ho so va hen tra ket qua","he_thong":"TDP Kiosk/<kiosk_name>",
-     "thoi_gian":ISO-8601 local time issued,"hen_tra":YYYY-MM-DD}
-ASCII only (Vietnamese escaped as \\uXXXX by JSON) because QR readers guess byte encodings.
+The slip's QR opens the request's lookup: the public status page when `[requests] lookup_url` is
+set (a hub page), else the national portal's lookup with the official code once a volunteer has
+recorded it, else plain text a phone shows readably (the code and how to look it up). Never JSON.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +21,9 @@ from sms.storage import Database, Migration
 
 from kiosk.dossiers import lifecycle as dossiers
 from kiosk.directory import phone as phones
+from kiosk.directory import residents as directory
+from kiosk.dossiers import messages
+from kiosk.dossiers import portal
 from kiosk.dossiers import procedures as catalogue_module
 from kiosk.dossiers import tracking
 from kiosk.appliance.config import Config
@@ -50,8 +51,9 @@ MIGRATIONS = [
     """),
 ]
 
-DOCUMENT_NAME = "Giay tiep nhan ho so va hen tra ket qua"
-UNREVIEWED_NOTE = "Nội dung hướng dẫn đang chờ phường kiểm tra; hỏi cán bộ một cửa nếu có thay đổi."
+UNREVIEWED_NOTE = ("Nội dung hướng dẫn đang chờ phường kiểm tra; hỏi cán bộ Trung tâm Phục vụ hành chính công "
+                   "phường nếu có thay đổi.")
+SLIP_DOCUMENTS = 5  # papers listed on the slip; the checklist has them all
 
 
 @dataclass
@@ -75,47 +77,70 @@ class PrintOutcome:
 
 
 def prefix(config: Config) -> str:
-    return tracking.prefix_for(config.site.residential_group)
+    return tracking.prefix(config)
 
 
 def qr_payload(dossier: dossiers.Dossier, config: Config) -> str:
-    """The receipt's QR text (format in the module docstring)."""
-    fields = {
-        "v": 1, "ma_ho_so": dossier.code, "ma_tthc": dossier.procedure_code,
-        "ma_dinh_danh": dossier.masked_citizen_id, "ten_giay_to": DOCUMENT_NAME,
-        "he_thong": f"TDP Kiosk/{config.site.kiosk_name}",
-        "thoi_gian": clock.local_time(config.site.timezone, dossier.created_at).isoformat(timespec="seconds"),
-        "hen_tra": dossier.appointment_date or "",
-    }
-    return json.dumps(fields, ensure_ascii=True, separators=(",", ":"))
+    """What the slip's QR opens: a lookup link, or plain text naming the code (module docstring)."""
+    if config.requests.lookup_url:
+        return config.requests.lookup_url.format(code=dossier.code)
+    if dossier.portal_code:
+        return portal.lookup_url(dossier.portal_code, config.requests.portal_lookup_url)
+    number = _kiosk_number(config)
+    how = f" Tra cứu: nhắn HS {dossier.code} gửi {number}." if number else " Tra cứu tại kiosk, mục Tra cứu hồ sơ."
+    return f"{messages.sender(prefix(config))} - mã yêu cầu {dossier.code}.{how}"
+
+
+def _kiosk_number(config: Config) -> str:
+    """The kiosk's SIM number as people write it (0912 …), or "" when none is configured."""
+    if not config.printer.kiosk_number:
+        return ""
+    try:
+        return phones.national(phones.normalise(config.printer.kiosk_number))
+    except InvalidInput:
+        return config.printer.kiosk_number
+
+
+def _stop_number(config: Config) -> str:
+    number = _kiosk_number(config)
+    return f"số {number}" if number else "số của Tổ dân phố"
 
 
 def help_lines(config: Config, code: str) -> tuple[str, ...]:
     lines = []
-    if config.printer.kiosk_number:
-        try:
-            number = phones.national(phones.normalise(config.printer.kiosk_number))
-        except InvalidInput:
-            number = config.printer.kiosk_number
+    number = _kiosk_number(config)
+    if number:
         lines += [f"Nhắn tin: HS {code}", f"gửi tới số {number}"]
-    lines.append("Hoặc tra cứu tại kiosk nhà văn hóa (mục Hồ sơ của tôi).")
+    lines.append("Hoặc tra cứu tại kiosk nhà văn hóa (mục \"Tra cứu hồ sơ\").")
     return tuple(lines)
 
 
 def receipt_data(dossier: dossiers.Dossier, config: Config) -> render.ReceiptData:
+    try:
+        procedure = catalogue_module.default().get(dossier.procedure_code)
+    except InvalidInput:
+        procedure = None
     return render.ReceiptData(
         ward=config.site.ward, residential_group=config.site.residential_group,
-        procedure_name=dossier.procedure_name, procedure_code=dossier.procedure_code, code=dossier.code,
+        procedure_name=dossier.procedure_name, code=dossier.code,
+        national_code=procedure.national_code if procedure else "",
         full_name=dossier.full_name, appointment_date=clock.display_date(dossier.appointment_date),
         issued_at=clock.local_time(config.site.timezone, dossier.created_at).strftime("%d/%m/%Y %H:%M"),
         qr_payload=qr_payload(dossier, config), citizen_id_masked=dossier.masked_citizen_id,
-        volunteer=dossier.volunteer, help_lines=help_lines(config, dossier.code))
+        phone_masked=phones.masked(dossier.phone), volunteer=dossier.volunteer,
+        collect_at=dossiers.collect_place(dossier),
+        documents=tuple(messages.short_document(d) for d in procedure.documents[:SLIP_DOCUMENTS]) if procedure else (),
+        portal_code=dossier.portal_code or "",
+        official_appointment=clock.display_date(dossier.official_appointment) if dossier.official_appointment else "",
+        help_lines=help_lines(config, dossier.code),
+        qr_caption="Quét mã để tra cứu yêu cầu" if config.requests.lookup_url or dossier.portal_code
+        else "Quét mã: mã yêu cầu và cách tra cứu")
 
 
 def checklist_data(procedure: catalogue_module.Procedure, config: Config) -> render.ChecklistData:
     return render.ChecklistData(
         ward=config.site.ward, residential_group=config.site.residential_group,
-        procedure_name=procedure.name, procedure_code=procedure.code, documents=procedure.documents,
+        procedure_name=procedure.name, national_code=procedure.national_code, documents=procedure.documents,
         fee=procedure.fee, processing_time=procedure.processing_time, where=procedure.where,
         steps=procedure.steps_in_person, portal_url=procedure.portal_url,
         unreviewed_note="" if procedure.reviewed_by_ward else UNREVIEWED_NOTE)
@@ -201,8 +226,11 @@ def print_receipt(db: Database, config: Config, raw_code: str, *, wait: bool = T
 
 
 def reprint(db: Database, config: Config, raw_code: str, *, printer: CupsPrinter | None = None) -> PrintOutcome:
-    """Send the kept receipt again (rendered afresh if the file was lost)."""
-    code = dossiers.get(db, raw_code, prefix(config)).code
+    """Send the kept slip again; rendered afresh if the file was lost or the portal code is now known."""
+    dossier = dossiers.get(db, raw_code, prefix(config))
+    code = dossier.code
+    if dossier.portal_code:
+        return print_receipt(db, config, code, printer=printer)
     row = db.query_one("SELECT pdf_path FROM print_jobs WHERE dossier_code = ? AND kind = 'receipt' "
                        "ORDER BY id DESC LIMIT 1", (code,))
     if row is None or not Path(row["pdf_path"]).is_file():
@@ -231,18 +259,14 @@ def pending_reprints(db: Database) -> list[dict]:
 def print_registration(db: Database, config: Config, household_id: int, *,
                        printer: CupsPrinter | None = None) -> PrintOutcome:
     """The household's registration slip (head's name, masked phone, groups), printed like a receipt."""
-    head = db.query_one("SELECT full_name, phone, created_at, id FROM residents WHERE household_id = ? AND is_head = 1",
-                        (household_id,))
-    if head is None:
+    slip = directory.household_slip(db, household_id)
+    if slip is None:
         raise InvalidInput(f"household {household_id} has no registered head")
-    groups = [row["name"] for row in db.query(
-        "SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.resident_id = ? ORDER BY g.name",
-        (head["id"],))]
     pdf = render.render_registration(
-        ward=config.site.ward, residential_group=config.site.residential_group, head_name=head["full_name"],
-        phone_masked=phones.masked(head["phone"]), groups=groups,
-        registered_at=clock.local_time(config.site.timezone, head["created_at"]).strftime("%d/%m/%Y %H:%M"),
-        help_lines=("Ngừng nhận tin: nhắn HUY đến số của Tổ dân phố.",), paper=config.printer.paper, fmt="pdf")
+        ward=config.site.ward, residential_group=config.site.residential_group, head_name=slip["full_name"],
+        phone_masked=phones.masked(slip["phone"]), groups=slip["groups"],
+        registered_at=clock.local_time(config.site.timezone, slip["created_at"]).strftime("%d/%m/%Y %H:%M"),
+        help_lines=(f"Ngừng nhận tin: nhắn HUY đến {_stop_number(config)}.",), paper=config.printer.paper, fmt="pdf")
     path = _keep(config, f"registration-{household_id}", pdf)
     return _send(db, config, path, code=None, kind="registration", title=f"TDP dang ky {household_id}",
                  wait=True, printer=printer)

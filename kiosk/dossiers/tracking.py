@@ -157,3 +157,8 @@ def corrections(raw: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
         if candidate[:4].isdigit() and all(ch in _VALUE for ch in candidate[4:]) and _checks(candidate):
             valid.append(f"{code_prefix}-{candidate[:4]}-{candidate[4:]}")
     return valid
+
+
+def prefix(config) -> str:
+    """The tracking prefix of this kiosk (from `config.site.residential_group`): the one way to get it."""
+    return prefix_for(config.site.residential_group)

@@ -82,7 +82,10 @@ def sections(report: dict) -> list[Section]:
             ["Số phần tin đã gửi", sms["sent"]], ["Đã đến máy người nhận", sms["delivered"]],
             ["Gửi lỗi / hết hạn", sms["failed"]], ["Đang chờ gửi", sms["pending"]],
             ["Đơn giá mỗi phần tin (đồng)", sms["price_per_part"]],
-            ["Chi phí ước tính (đồng)", sms["estimated_cost"]]]),
+            ["Chi phí ước tính (đồng)", sms["estimated_cost"]],
+            ["Hộ đăng ký nhận tin", sms["households"]],
+            ["Chi phí mỗi hộ mỗi tháng (đồng)", sms["cost_per_household_month"] if sms["households"] else "—"],
+            ["Công dân điện tử thu mỗi hộ mỗi tháng (đồng)", sms["household_price"]]]),
         Section(SATISFACTION_TITLE, ["Tháng", "Dịch vụ", "Số ý kiến", "Hài lòng", "Tỷ lệ hài lòng"],
                 [[r["month"], r["label"], r["responses"], r["satisfied"], _pct(r["satisfied_share"])]
                  for r in sat["by_service_month"]]

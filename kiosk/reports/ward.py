@@ -4,7 +4,8 @@ For a period of local days (inclusive) it gives: requests (dossiers) by procedur
 the share submitted online against config `report.online_target`, the weekly online share,
 help tickets by source and outcome, rota sessions covered and uncovered, hours per volunteer,
 SMS parts sent, delivered and failed with their estimated cost (config `sms.price_per_part`,
-VND), and residents' satisfaction per service and month. Shares are fractions 0-1.
+VND) and that cost per registered household and month against what Công dân điện tử charges
+(config `notices.household_price`), and residents' satisfaction per service and month. Shares are fractions 0-1.
 Stored times are UTC; periods and weeks are cut at local midnight (config `site.timezone`).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sms.storage import Database
 
+from kiosk.directory import residents as directory
 from kiosk.reports import ratings
 from kiosk.appliance.config import Config
 from kiosk.errors import InvalidInput
@@ -21,6 +23,7 @@ from kiosk.errors import InvalidInput
 CHANNELS = {"kiosk": "Tại kiosk nhà văn hóa", "home": "Tại nhà (tình nguyện viên hỗ trợ)",
             "sms": "Qua tin nhắn SMS", "in_person": "Trực tiếp tại quầy"}
 MAX_DAYS = 3 * 366
+DAYS_PER_MONTH = 365.25 / 12
 
 
 def _share(part: int, whole: int) -> float:
@@ -178,7 +181,13 @@ def _sms(db: Database, config: Config, w: dict) -> dict:
             WHERE m.created_at >= :low AND m.created_at < :high""", w) or {}
     counts = {k: row.get(k) or 0 for k in ("parts", "sent", "delivered", "failed", "pending")}
     price = config.sms.price_per_part
-    return {**counts, "price_per_part": price, "estimated_cost": counts["sent"] * price}
+    cost = counts["sent"] * price
+    # Against Công dân điện tử, which charges each household a flat fee a month (3,000 đ in 2015).
+    households = directory.registered_households(db) if _has_table(db, "residents") else 0
+    months = ((date.fromisoformat(w["end"]) - date.fromisoformat(w["start"])).days + 1) / DAYS_PER_MONTH
+    per_household = round(cost / households / months) if households else None
+    return {**counts, "price_per_part": price, "estimated_cost": cost, "households": households,
+            "cost_per_household_month": per_household, "household_price": config.notices.household_price}
 
 
 def _satisfaction(db: Database, w: dict) -> dict:

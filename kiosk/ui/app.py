@@ -24,10 +24,17 @@ from kiosk.ui.services import Services
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-REFERENCE_SIZE = (1280, 800)  # sizes in .kv files are pixels at this resolution
-LARGE_TEXT_FACTOR = 1.5
+REFERENCE_SIZE = (1280, 800)  # lengths in .kv files are pixels at this resolution
+LARGE_TEXT_FACTOR = 1.2
 WATCHDOG_SECONDS = 5.0
 MM_PER_INCH = 25.4
+TARGET_MM = 9.0  # smallest touch target
+# Body text (font size 26 in .kv files) has at least this cap height on any panel; other text
+# scales with it. The kiosk's font (Roboto) has a cap height of 0.711 em.
+BODY_CAP_MM = 5.0
+CAP_HEIGHT_EM = 0.711
+BODY_FONT_REF = 26
+LARGE_TEXT_BELOW_INCHES = 10.0  # panels smaller than this start in large text
 
 
 def save_screenshot(path) -> Path:
@@ -49,6 +56,29 @@ class KioskScreen(Screen):
     instruction_key = StringProperty("")
     error = StringProperty("")  # one sentence for the resident, in the screen's language
     _changed_at = 0.0
+    # Steps of a multi-step flow, shown as "Bước 2/5" (steps not listed, like "done", show nothing).
+    counted_steps: tuple[str, ...] = ()
+
+    def step_label(self, step: str, *_bindings) -> str:
+        if step not in self.counted_steps:
+            return ""
+        return self.app.t("step_of", number=self.counted_steps.index(step) + 1, count=len(self.counted_steps))
+
+    def step_title(self, step: str, *_bindings) -> str:
+        """The top bar's title: "Bước 2/5 · <screen title>" on a counted step."""
+        counted = self.step_label(step)
+        title = self.app.t(self.title_key)
+        return f"{counted} · {title}" if counted else title
+
+    def idle_seconds(self) -> int | None:
+        """Seconds without a touch before the idle countdown, when this step needs longer than usual."""
+        return None
+
+    def on_error(self, _screen, message: str) -> None:
+        # An error is read aloud the moment it appears: a resident who can't see the red line hears it.
+        if message and self.manager is not None and self.manager.current == self.name:
+            from kiosk.ui.listen import reader
+            reader().say(message, self.app.language)
 
     def phone_ok(self, text: str) -> bool:
         """True for a mobile number that can receive SMS; else the reason is put in `error`."""
@@ -64,6 +94,19 @@ class KioskScreen(Screen):
     @property
     def app(self) -> "KioskApp":
         return App.get_running_app()
+
+    def spoken_parts(self) -> list[str]:
+        """What "Nghe" reads on this screen now: the visible texts of the current step (its
+        prompt, error, results, codes), or the screen's title and instruction."""
+        from kiosk.ui import prompts
+        root = self.ids.steps.current_screen if "steps" in self.ids else None
+        texts = prompts.visible_texts(root) if root is not None else []
+        heading = prompts.screen_prompt(self.title_key, "", self.app.language)
+        if self.error:
+            texts = [self.error] + [t for t in texts if t != self.error]
+        if texts:
+            return [" ".join([heading, *texts]).strip()]
+        return [prompts.screen_prompt(self.title_key, self.instruction_key, self.app.language)]
 
     def settled(self) -> bool:
         """False right after a step change: an elderly resident's repeated tap on "Hand in" must not
@@ -81,6 +124,7 @@ class KioskScreen(Screen):
     def _show_step(self, _screen, value) -> None:
         self._changed_at = Clock.get_boottime()
         self.ids.steps.current = value
+        self.app.step_shown(self)
 
     def enter(self, **params) -> None:
         """Called before the screen is shown, with the parameters of `app.go`."""
@@ -92,11 +136,15 @@ class KioskScreen(Screen):
 class KioskApp(App):
     language = StringProperty("vi")
     large_text = BooleanProperty(False)
+    large_default = BooleanProperty(False)  # small panels start (and reset to) large text
+    read_aloud = BooleanProperty(False)  # "Đọc to": each new step is read by itself, for this visit
     scale = NumericProperty(1.0)
+    font_unit = NumericProperty(1.0)  # pixels per .kv font-size unit (mm-based, see _rescale)
     status_duty = StringProperty("")
     status_modem = StringProperty("")
     status_printer = StringProperty("")
     status_hub = StringProperty("")
+    status_warning = StringProperty("")  # a plain sentence for residents when a fault affects them
     countdown = NumericProperty(0)
     print_message = StringProperty("")
 
@@ -122,26 +170,39 @@ class KioskApp(App):
         """Text for `key`; pass app.language as an extra argument in kv so it refreshes."""
         return i18n.text(key, self.language, **values)
 
-    def fs(self, px: float, *_bindings) -> float:
-        """Font size: `px` at 1280×800, scaled to this screen and by the large-text mode."""
-        return px * self.scale * (LARGE_TEXT_FACTOR if self.large_text else 1.0)
+    def mm(self, millimetres: float, *_bindings) -> float:
+        """Pixels for a length in millimetres at the configured DPI."""
+        return millimetres / MM_PER_INCH * self.tdp_config.ui.dpi
 
-    def px(self, px: float, *_bindings) -> float:
-        """A length given at 1280×800, scaled to this screen (and by large-text mode)."""
-        return px * self.scale * (LARGE_TEXT_FACTOR if self.large_text else 1.0)
+    def fs(self, size: float, *_bindings) -> float:
+        """Font size in pixels for a .kv size (26 = body text), never under 5 mm cap height for body."""
+        return self._sized(size, self.font_unit)
+
+    def px(self, length: float, *_bindings) -> float:
+        """A length given in pixels at 1280×800, scaled to this screen."""
+        return self._sized(length, self.scale)
+
+    def _sized(self, value: float, unit: float) -> float:
+        return value * unit * (LARGE_TEXT_FACTOR if self.large_text else 1.0)
 
     def target(self, *_bindings) -> float:
         """Smallest touch target: 9 mm at the configured DPI, never below 64 px at 1280×800."""
-        return max(9 / MM_PER_INCH * self.tdp_config.ui.dpi, 64 * self.scale)
+        return max(self.mm(TARGET_MM), 64 * self.scale)
+
+    def diagonal_inches(self) -> float:
+        return (Window.width ** 2 + Window.height ** 2) ** 0.5 / self.tdp_config.ui.dpi
 
     # -- lifecycle ----------------------------------------------------------------------------
     def build(self):
         from kiosk.ui import keyboard  # noqa: F401  (registers the keyboard classes for its .kv)
         from kiosk.ui import listen  # noqa: F401  (registers ListenBar for listen.kv)
+        from kiosk.ui import widgets  # noqa: F401  (registers ScrollButtons for widgets.kv)
         Builder.load_file(str(HERE / "widgets.kv"))
         Builder.load_file(str(HERE / "keyboard.kv"))
         Builder.load_file(str(HERE / "listen.kv"))
         self._rescale()
+        self.large_default = self.diagonal_inches() < LARGE_TEXT_BELOW_INCHES
+        self.large_text = self.large_default
         Window.bind(size=lambda *_: self._rescale())
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         self.manager = ScreenManager(transition=NoTransition())
@@ -204,7 +265,15 @@ class KioskApp(App):
         self.services.close()
 
     def _rescale(self) -> None:
-        self.scale = min(Window.width / REFERENCE_SIZE[0], Window.height / REFERENCE_SIZE[1])
+        # Lengths follow the screen; text follows millimetres: body text keeps its cap height
+        # on a 7" panel where the screen ratio alone would shrink it to 3 mm (font_unit first,
+        # so kv rules re-evaluated on `scale` see the new unit).
+        # The floor holds in the panel's default mode: on a small panel that is large text, and
+        # "Chữ nhỏ lại" is the resident's own choice to go below it.
+        scale = min(Window.width / REFERENCE_SIZE[0], Window.height / REFERENCE_SIZE[1])
+        default_factor = LARGE_TEXT_FACTOR if self.diagonal_inches() < LARGE_TEXT_BELOW_INCHES else 1.0
+        self.font_unit = max(scale, self.mm(BODY_CAP_MM / CAP_HEIGHT_EM) / BODY_FONT_REF / default_factor)
+        self.scale = scale
 
     def _take_screenshot(self, _dt) -> None:
         save_screenshot(self.screenshot_path)
@@ -228,6 +297,13 @@ class KioskApp(App):
         if self.manager.current and self.manager.current != name:
             self.history.append(self.manager.current)
         self.manager.current = name
+        self.step_shown(screen)
+
+    def step_shown(self, screen) -> None:
+        """A new screen or step is on show: with "Đọc to" on, read it without a tap."""
+        if self.read_aloud and self.manager.current == screen.name:
+            from kiosk.ui.listen import reader
+            Clock.schedule_once(lambda dt: reader().read_screen(screen), 0)
 
     def back(self) -> None:
         """Back one step inside a multi-step screen, else to the previous screen."""
@@ -236,6 +312,7 @@ class KioskApp(App):
             return
         previous = self.history.pop() if self.history else "home"
         self.manager.current = previous
+        self.step_shown(self.manager.current_screen)
 
     def go_home(self) -> None:
         """Home, clearing every screen's entered data: the next resident sees nothing of this one."""
@@ -249,7 +326,8 @@ class KioskApp(App):
     def reset_session(self) -> None:
         """The idle reset: personal data cleared, large text off, default language, Home."""
         self._dismiss_countdown()
-        self.large_text = False
+        self.large_text = self.large_default
+        self.read_aloud = False
         self.language = self.tdp_config.ui.language if self.tdp_config.ui.language in i18n.LANGUAGES else "vi"
         self.go_home()
 
@@ -283,6 +361,15 @@ class KioskApp(App):
     def toggle_large_text(self) -> None:
         self.large_text = not self.large_text
 
+    def toggle_read_aloud(self) -> None:
+        self.read_aloud = not self.read_aloud
+        if self.read_aloud:
+            self.step_shown(self.manager.current_screen)
+
+    def ask_typing_help(self) -> None:
+        """"Nhờ tình nguyện viên nhập giúp": a help ticket at once, its number on the call screen."""
+        self.go("call", now=True)
+
     # -- idle reset --------------------------------------------------------------------------
     def _on_activity(self, *_args):
         self._last_touch = Clock.get_boottime()
@@ -292,8 +379,9 @@ class KioskApp(App):
 
     def _check_idle(self, _dt) -> None:
         idle = Clock.get_boottime() - self._last_touch
-        limit = self.tdp_config.ui.idle_seconds
-        if self.manager.current == "home" and not self.history and not self.large_text and self._countdown_view is None:
+        limit = max(self.tdp_config.ui.idle_seconds, self.manager.current_screen.idle_seconds() or 0)
+        untouched = not self.history and self.large_text == self.large_default and not self.read_aloud
+        if self.manager.current == "home" and untouched and self._countdown_view is None:
             return
         if self.screenshot_path or idle < limit:
             return
@@ -328,3 +416,10 @@ class KioskApp(App):
             self.status_modem = self.t("modem_down")
         self.status_printer = self.t({"ready": "printer_ok", "pdf": "printer_pdf"}.get(status.get("printer"), "printer_down"))
         self.status_hub = self.t({True: "hub_ok", False: "hub_down"}.get(status.get("hub"), "hub_none"))
+        # Residents see only what changes their visit; the technical states are for volunteer mode.
+        warnings = []
+        if status.get("printer") != "ready":
+            warnings.append(self.t("warn_printer"))
+        if not (modem and modem.get("ok")):
+            warnings.append(self.t("warn_sms"))
+        self.status_warning = " ".join(warnings)

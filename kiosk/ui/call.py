@@ -1,7 +1,6 @@
 """Call a volunteer: one tap gives a queue number and texts the volunteers on duty."""
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
@@ -26,7 +25,7 @@ class CallScreen(KioskScreen):
         if self.busy or self.number:
             return  # one ticket per visit, however often the button is tapped
         self.busy = True
-        app = App.get_running_app()
+        app = self.app
         app.services.call(help_tickets.create, app.tdp_config, "kiosk", on_done=self._created,
                           on_error=self._failed)
 
@@ -38,4 +37,4 @@ class CallScreen(KioskScreen):
 
     def _failed(self, message: str) -> None:
         self.busy = False
-        self.error = message or App.get_running_app().t("error_generic")
+        self.error = message or self.app.t("error_generic")

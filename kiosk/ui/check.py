@@ -7,7 +7,6 @@ to that phone first (the same verification as registration).
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk.dossiers import lifecycle as dossiers
@@ -41,13 +40,13 @@ class CheckScreen(KioskScreen):
         return False
 
     def _prefix(self) -> str:
-        return tracking.prefix_for(App.get_running_app().tdp_config.site.residential_group)
+        return tracking.prefix_for(self.app.tdp_config.site.residential_group)
 
     def lookup_code(self) -> None:
         if self.busy:
             return
         self.busy = True
-        App.get_running_app().services.call(_by_code, self.ids.code_input.text, self._prefix(),
+        self.app.services.call(_by_code, self.ids.code_input.text, self._prefix(),
                                             on_done=self._show, on_error=self._failed)
 
     def use_phone(self) -> None:
@@ -58,8 +57,9 @@ class CheckScreen(KioskScreen):
         if not self.phone_ok(self.ids.phone_input.text):
             return
         self.busy = True
-        App.get_running_app().services.call(registration.send_code, self.ids.phone_input.text,
-                                            on_done=self._code_sent, on_error=self._failed)
+        self.app.services.call(registration.send_code, self.ids.phone_input.text,
+                               limits=registration.OtpLimits.from_config(self.app.tdp_config),
+                               on_done=self._code_sent, on_error=self._failed)
 
     def _code_sent(self, verification_id: int) -> None:
         self.busy, self.error, self.verification_id, self.step = False, "", verification_id, "otp"
@@ -68,19 +68,19 @@ class CheckScreen(KioskScreen):
         if self.busy:
             return
         self.busy = True
-        App.get_running_app().services.call(_by_phone, self.verification_id, self.ids.otp_input.text,
+        self.app.services.call(_by_phone, self.verification_id, self.ids.otp_input.text,
                                             self.ids.phone_input.text, self._prefix(), on_done=self._phone_checked,
                                             on_error=self._failed)
 
     def _phone_checked(self, outcome) -> None:
         self.busy = False
         self.ids.otp_input.text = ""
-        app = App.get_running_app()
+        app = self.app
         kind, value = outcome
         if kind == "wrong":
             self.error = app.t("register_code_wrong", tries=value)
-        elif kind == "new_code":
-            self.verification_id, self.error = value, app.t("register_code_new")
+        elif kind == "retired":
+            self.error = app.t("register_code_retired")
         else:
             self._show(value)
 
@@ -91,22 +91,29 @@ class CheckScreen(KioskScreen):
 
     def _failed(self, message: str) -> None:
         self.busy = False
-        self.error = message or App.get_running_app().t("error_generic")
+        self.error = message or self.app.t("error_generic")
 
     def results_text(self, results, *_bindings) -> str:
-        app = App.get_running_app()
+        app = self.app
         if not results:
             return app.t("check_none")
+        zone = app.tdp_config.site.timezone
         blocks = []
         for item in results:
             lines = [f"[b]{item['code']}[/b]  {item['procedure_name']}",
                      f"{app.t('check_status')}: [b]{item['status_label']}[/b]"]
             if item.get("appointment_date"):
                 lines.append(app.t("request_appointment", date=clock.display_date(item["appointment_date"])))
-            lines += [f"   {clock.display_date(e['at'][:10])}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
+            lines += [f"   {local_day(e['at'], zone)}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
                       for e in item.get("history", [])]
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+def local_day(stamp: str, zone: str) -> str:
+    """A history entry's UTC timestamp as the site's calendar day (01:00 on the 3rd in Hà Nội is
+    the 3rd, though UTC still says the 2nd)."""
+    return clock.local_time(zone, stamp).strftime("%d/%m/%Y")
 
 
 def _public(dossier) -> dict:
@@ -123,7 +130,7 @@ def _by_phone(db, verification_id: int, code: str, phone: str, prefix: str):
     result = registration.check_code(db, verification_id, code)
     if result.outcome == "wrong":
         return "wrong", result.tries_left
-    if result.outcome == "new_code":
-        return "new_code", result.verification_id
+    if result.outcome == "retired":
+        return "retired", result.verification_id
     found = [dossiers.get(db, d.code, prefix) for d in dossiers.list_dossiers(db, phone=phone, limit=20)]
     return "ok", [_public(d) for d in found]

@@ -4,7 +4,6 @@ Three taps from Home reach any procedure. The catalogue is the same data file th
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
@@ -12,6 +11,7 @@ from kiosk.dossiers import procedures
 from kiosk.ui.app import KioskScreen
 from .qr import qr_texture
 
+SEARCH_RESULTS = 8
 CATEGORY_ORDER = ("lien_thong", "ho_tich", "cu_tru", "dinh_danh", "bao_tro_xa_hoi", "chung_thuc", "dat_dai",
                   "kinh_doanh")
 
@@ -32,9 +32,11 @@ class GuidesScreen(KioskScreen):
 
     def reset(self) -> None:
         self.step, self.category, self.procedure, self.online = "categories", "", None, True
+        if "search_input" in self.ids:
+            self.ids.search_input.text = ""
 
     def _fill_categories(self) -> None:
-        app = App.get_running_app()
+        app = self.app
         box = self.ids.category_list
         box.clear_widgets()
         present = {p.category for p in procedures.default()}
@@ -61,13 +63,40 @@ class GuidesScreen(KioskScreen):
         self.online = True
         self.ids.portal_qr.texture = qr_texture(self.procedure.portal_url)
         self.step = "detail"
+        self.ids.detail_scroll.scroll_y = 1  # a new guide starts at its top (finding 29)
+
+    def on_online(self, *_args) -> None:
+        if "detail_scroll" in self.ids:
+            self.ids.detail_scroll.scroll_y = 1
+
+    def open_search(self) -> None:
+        """"Tìm thủ tục": type a few words, without marks; the catalogue's typo-tolerant search."""
+        self.ids.search_input.text = ""
+        self.search("")
+        self.step = "search"
+
+    def search(self, text: str) -> None:
+        box = self.ids.search_list
+        none = self.ids.search_none
+        box.clear_widgets()
+        box.add_widget(none)
+        found = procedures.default().search(text)[:SEARCH_RESULTS] if text.strip() else []
+        none.text = self.app.t("guides_search_none") if text.strip() and not found else ""
+        for procedure in found:
+            button = Factory.ListButton(text=procedure.name)
+            button.code = procedure.code
+            button.bind(on_release=lambda b: self.show(b.code))
+            box.add_widget(button)
 
     def back_step(self) -> bool:
-        """Back within the guide first (detail → list → categories); False when at the top."""
+        """Back within the guide first (detail → list or search → categories); False at the top."""
+        if self.step == "detail" and self.ids.search_input.text.strip() and not self.category:
+            self.step = "search"
+            return True
         if self.step == "detail" and self.category:
             self.step = "list"
             return True
-        if self.step in ("detail", "list"):
+        if self.step in ("detail", "list", "search"):
             self.step = "categories"
             return True
         return False
@@ -83,8 +112,8 @@ class GuidesScreen(KioskScreen):
 
     def print_checklist(self) -> None:
         from kiosk.dossiers.receipts import print_checklist
-        app = App.get_running_app()
+        app = self.app
         app.print_in_background(print_checklist, app.tdp_config, self.procedure.code)
 
     def hand_in(self) -> None:
-        App.get_running_app().go("request", code=self.procedure.code)
+        self.app.go("request", code=self.procedure.code)

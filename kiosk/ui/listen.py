@@ -1,5 +1,7 @@
-"""The Listen bar: "Nghe" reads the screen aloud; on a procedure guide "Tiếp" and "Nhắc lại" read
-the steps one by one; "Nhỏ"/"To" change the volume. Its look is in listen.kv.
+"""The Listen bar: "Nghe" reads what the screen shows now (the step's prompt, an error, results,
+codes spelled out); on a procedure guide "Đọc bước sau" and "Nhắc lại" read the steps one by one
+and then the fee, time and place; "Nhỏ tiếng"/"To tiếng" change the volume. Errors are read as
+they appear, and with "Đọc to: Bật" (Home) each new step is read without a tap. Look: listen.kv.
 
 One `Reader` per app holds the voice, the player and the reading position, so every screen's
 bar shares them. Rendering and playback run off the Kivy thread (kiosk.voice.engine.Speaker); a new tap
@@ -20,7 +22,8 @@ from kiosk.ui import prompts
 from kiosk.voice import engine as voice
 
 log = logging.getLogger(__name__)
-VOLUME_STEP = 30  # espeak amplitude per tap of "To"/"Nhỏ" (default 100, range 10-200)
+VOLUME_STEP = 30  # espeak amplitude per tap of "To tiếng"/"Nhỏ tiếng" (default 100, range 10-200)
+WIDE_BAR_PX = 1100  # narrower windows keep the volume keys on Home only, so titles stay readable
 
 
 class Reader:
@@ -28,6 +31,7 @@ class Reader:
 
     def __init__(self, app):
         self.app = app
+        self.spoken: list[str] = []  # everything sent to the engine (tests and the bench read it)
         config = app.tdp_config
         self.ok, self.message_vi, self.message_en = voice.status(config)
         self.default_volume = config.voice.volume
@@ -66,7 +70,7 @@ class Reader:
             self.language = "vi"  # the procedure catalogue is written in Vietnamese
         else:
             self.language = self.app.language
-            self.parts = [prompts.screen_prompt(screen.title_key, screen.instruction_key, self.language)]
+            self.parts = screen.spoken_parts()
         self.index = 0
         self._say()
 
@@ -94,6 +98,11 @@ class Reader:
         if self.parts:
             self._say()
 
+    def say(self, text: str, language: str) -> None:
+        """Read one sentence now (an error that has just appeared)."""
+        self.parts, self.index, self.language = [text], 0, language
+        self._say()
+
     def stop(self) -> None:
         """Silence, and forget the reading position (the screen has changed)."""
         self.parts, self.index = [], 0
@@ -101,6 +110,8 @@ class Reader:
             self.speaker.stop()
 
     def _say(self) -> None:
+        if self.parts:
+            self.spoken.append(self.parts[self.index])
         if self.speaker is not None and self.parts:
             self.speaker.say(self.parts[self.index], volume=self.volume, language=self.language)
 
@@ -113,9 +124,11 @@ def reader() -> Reader:
 
 
 class ListenBar(BoxLayout):
-    """Nghe, (Tiếp, Nhắc lại on a guide's steps), Nhỏ, To. Empty when speech is unavailable."""
+    """Nghe, (Đọc bước sau, Nhắc lại on a guide's steps), Nhỏ tiếng, To tiếng. Empty when speech is
+    unavailable. `volume_keys` off (TopBars on narrow panels) leaves the volume to Home's bar."""
     available = BooleanProperty(False)
     stepping = BooleanProperty(False)
+    volume_keys = BooleanProperty(True)
 
     def on_kv_post(self, base_widget):
         self._buttons = {name: self.ids[name].__self__ for name in
@@ -123,6 +136,8 @@ class ListenBar(BoxLayout):
         self.available = reader().ok
         self._screen = None
         self._show()
+        self.bind(volume_keys=lambda *_: self._show())
+        Window.bind(width=lambda *_: self._show())
         Clock.schedule_once(self._attach)
 
     def _attach(self, _dt) -> None:
@@ -139,7 +154,7 @@ class ListenBar(BoxLayout):
 
     def _follow(self, *_args) -> None:
         screen = self._screen
-        if App.get_running_app().manager.current == screen.name:
+        if reader().app.manager.current == screen.name:
             reader().stop()  # what is being read is no longer what the screen shows
         self.stepping = screen.step == "detail" and getattr(screen, "procedure", None) is not None
 
@@ -150,12 +165,14 @@ class ListenBar(BoxLayout):
         self.clear_widgets()
         if not self.available:
             return
-        names = ["listen_button"] + (["listen_next", "listen_repeat"] if self.stepping else []) + ["volume_down", "volume_up"]
+        volume = self.volume_keys or Window.width >= WIDE_BAR_PX
+        names = ["listen_button"] + (["listen_next", "listen_repeat"] if self.stepping else []) + (
+            ["volume_down", "volume_up"] if volume else [])
         for name in names:
             self.add_widget(self._buttons[name])
 
     def current_screen(self):
-        return self._screen or App.get_running_app().manager.current_screen
+        return self._screen or reader().app.manager.current_screen
 
     def listen(self) -> None:
         reader().read_screen(self.current_screen())

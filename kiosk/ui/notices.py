@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import DictProperty, ListProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -24,13 +23,13 @@ class NoticesScreen(KioskScreen):
     def enter(self, **params) -> None:
         from kiosk.notices.board import current
 
-        App.get_running_app().services.call(current, on_done=self._show)
+        self.app.services.call(current, on_done=self._show)
 
     def _show(self, notices: list[dict]) -> None:
         self.notices = notices
         box = self.ids.notice_list
         box.clear_widgets()
-        zone = ZoneInfo(App.get_running_app().tdp_config.site.timezone)
+        zone = ZoneInfo(self.app.tdp_config.site.timezone)
         for notice in notices:
             when = datetime.fromisoformat(notice["created_at"]).astimezone(zone)
             box.add_widget(NoticeCard(notice={**notice, "when": when.strftime("%H:%M %d/%m/%Y")}))

@@ -5,9 +5,12 @@ functions, so a pre-rendered WAV is found in the cache by the exact text the scr
 """
 from __future__ import annotations
 
+import re
+
 from kiosk.ui.screens import SCREENS
 from kiosk.ui.i18n import LANGUAGES, text
 
+_MARKUP = re.compile(r"\[/?[a-z]+(=[^\]]*)?\]")
 # The volunteer screen is for volunteers, who read; every other screen is a resident's.
 RESIDENT_SCREENS = tuple(name for name in SCREENS if name != "volunteer")
 
@@ -32,8 +35,34 @@ def guide_prompts(procedure, online: bool = True, language: str = "vi") -> list[
     if parts:
         parts[0] = f"{procedure.name}. {heading}. {parts[0]}"
     documents = "; ".join(d.rstrip(".") for d in procedure.documents)
-    parts.append(f"{text('guides_documents', language)}: {documents}. {text('guides_steps_end', language)}")
+    parts.append(f"{text('guides_documents', language)}: {documents}.")
+    parts.append(f"{text('guides_fee', language)}: {procedure.fee.rstrip('.')}. "
+                 f"{text('guides_time', language)}: {procedure.processing_time.rstrip('.')}. "
+                 f"{text('guides_where', language)}: {procedure.where.rstrip('.')}. {text('guides_steps_end', language)}")
     return parts
+
+
+def visible_texts(root) -> list[str]:
+    """The texts a resident sees under `root`, top to bottom: labels (not buttons, not typed fields),
+    without markup, skipping hidden or empty ones. What "Nghe" reads on a step."""
+    from kivy.uix.button import ButtonBehavior
+    from kivy.uix.label import Label
+    found = []
+    for widget in root.walk(restrict=True):
+        if not isinstance(widget, Label) or isinstance(widget, ButtonBehavior):
+            continue
+        shown = widget.text.strip()
+        if shown and widget.opacity > 0 and widget.height > 0 and not _hidden(widget, root):
+            found.append(_MARKUP.sub("", shown))
+    return found
+
+
+def _hidden(widget, root) -> bool:
+    while widget is not None and widget is not root:
+        if widget.opacity == 0:
+            return True
+        widget = widget.parent
+    return False
 
 
 def all_prompts() -> list[tuple[str, str]]:

@@ -1,7 +1,6 @@
 """How satisfied were you? Four faces after a completed service; anonymous, skipped in one tap."""
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -46,10 +45,10 @@ class RatingScreen(KioskScreen):
         self._record(4, reason)
 
     def _record(self, score: int, reason: str | None) -> None:
-        app = App.get_running_app()
+        app = self.app
         self.thanked = True
         app.services.call(ratings.add, app.tdp_config, self.service, score, reason)
         app.go_home()
 
     def skip(self) -> None:
-        App.get_running_app().go_home()
+        self.app.go_home()

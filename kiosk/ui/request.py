@@ -6,7 +6,6 @@ handled does nothing: one confirm, one dossier.
 """
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
@@ -17,9 +16,13 @@ from kiosk.ui.app import KioskScreen
 from kiosk import clock
 
 
+CITIZEN_ID_DIGITS = 12
+
+
 class RequestScreen(KioskScreen):
     title_key = "request_title"
     instruction_key = "request_instruction"
+    counted_steps = ("procedure", "name", "phone", "citizen_id", "confirm")
     step = StringProperty("procedure")
     busy = BooleanProperty(False)
     procedure = ObjectProperty(None, allownone=True)
@@ -63,7 +66,7 @@ class RequestScreen(KioskScreen):
 
     def submit_name(self) -> None:
         if not clean(self.ids.name_input.text):
-            self.error = App.get_running_app().t("error_name_empty")
+            self.error = self.app.t("error_name_empty")
             return
         self._go("phone")
 
@@ -74,19 +77,25 @@ class RequestScreen(KioskScreen):
     def submit_citizen_id(self, skip: bool = False) -> None:
         if skip:
             self.ids.cid_input.text = ""
-        elif self.ids.cid_input.text:
+        elif self.citizen_id():
             try:
-                dossiers.validate_citizen_id(self.ids.cid_input.text)
+                if len(self.citizen_id()) != CITIZEN_ID_DIGITS:  # the 9-digit CMND ended on 01/01/2025
+                    raise dossiers.InvalidCitizenId("a personal ID number has 12 digits")
+                dossiers.validate_citizen_id(self.citizen_id())
             except dossiers.InvalidCitizenId:
-                self.error = App.get_running_app().t("error_citizen_id")
+                self.error = self.app.t("error_citizen_id")
                 return
         self._go("confirm")
+
+    def citizen_id(self) -> str:
+        """The digits typed (the field shows them grouped)."""
+        return "".join(ch for ch in self.ids.cid_input.text if ch.isdigit())
 
     def summary(self, *_bindings) -> str:
         if self.procedure is None:
             return ""
-        app = App.get_running_app()
-        cid = dossiers.masked_citizen_id(self.ids.cid_input.text) if self.ids.cid_input.text else "—"
+        app = self.app
+        cid = dossiers.masked_citizen_id(self.citizen_id()) if self.citizen_id() else "—"
         return "\n".join([
             f"{app.t('request_procedure')}: {self.procedure.name}",
             f"{app.t('request_name')}: {clean(self.ids.name_input.text)}",
@@ -98,12 +107,12 @@ class RequestScreen(KioskScreen):
         if self.busy or self.code:
             return  # rapid repeated taps: the first one is being handled
         self.busy = True
-        app = App.get_running_app()
+        app = self.app
         config = app.tdp_config
         from kiosk.dossiers import tracking
         self._submitted = dict(
             procedure_code=self.procedure.code, full_name=self.ids.name_input.text,
-            phone=self.ids.phone_input.text, citizen_id=self.ids.cid_input.text or None, channel="kiosk",
+            phone=self.ids.phone_input.text, citizen_id=self.citizen_id() or None, channel="kiosk",
             prefix=tracking.prefix_for(config.site.residential_group), timezone=config.site.timezone)
         app.services.call(_create, self._submitted, on_done=self._created, on_error=self._failed)
 
@@ -113,12 +122,12 @@ class RequestScreen(KioskScreen):
         self.appointment = clock.display_date(dossier.appointment_date)
         self._go("done")
         from kiosk.dossiers.receipts import print_receipt
-        app = App.get_running_app()
+        app = self.app
         app.print_in_background(print_receipt, app.tdp_config, dossier.code)
 
     def _failed(self, message: str) -> None:
         self.busy = False
-        self.error = message or App.get_running_app().t("error_generic")
+        self.error = message or self.app.t("error_generic")
 
 
 def _create(db, fields: dict):

@@ -50,6 +50,46 @@ def compose(word: str, key: str) -> str:
     return place_tone(letters + key, tone)
 
 
+MARKS = ("sac", "huyen", "hoi", "nga", "nang", "hat", "horn", "dd")
+_MARK_TONES = dict(zip(MARKS, ("s", "f", "r", "x", "j")))
+
+
+def apply_mark(word: str, mark: str) -> str:
+    """The word after tapping an on-screen mark key (one of MARKS); always NFC.
+
+    The same Telex rules as `compose`, for residents who do not know Telex: a tone key puts its
+    tone on the vowel `compose` would choose (a second tap takes it off), "hat" gives the last
+    a/e/o its circumflex (â ê ô), "horn" gives ă/ơ/ư (uo → ươ), "dd" turns a first d into đ; each
+    toggles back on a second tap. A mark that cannot apply leaves the word as it is.
+    """
+    if mark not in MARKS:
+        raise ValueError(f"unknown mark {mark!r}")
+    letters, tone = split_tone(word)
+    if mark in _MARK_TONES:
+        wanted = TONE_KEYS[_MARK_TONES[mark]]
+        if _vowel_span(letters)[1] == _vowel_span(letters)[0] and _tone_index(letters) is None:
+            return unicodedata.normalize("NFC", word)
+        return place_tone(letters, None if tone == wanted else wanted)
+    if mark == "hat":
+        start, end = _vowel_span(letters)
+        for i in range(end - 1, start - 1, -1):
+            base = letters[i].lower()
+            if base in HAT or base in HAT.values():
+                return place_tone(letters[:i] + _same_case(_toggle_hat(base), letters[i]) + letters[i + 1:], tone)
+        return unicodedata.normalize("NFC", word)
+    if mark == "horn":
+        changed = _horn(letters, "")
+        return unicodedata.normalize("NFC", word) if changed is None else place_tone(changed, tone)
+    if letters[:1] in ("d", "D", "đ", "Đ"):
+        first = {"d": "đ", "D": "Đ", "đ": "d", "Đ": "D"}[letters[0]]
+        return place_tone(first + letters[1:], tone)
+    return unicodedata.normalize("NFC", word)
+
+
+def _toggle_hat(base: str) -> str:
+    return HAT.get(base) or next(k for k, v in HAT.items() if v == base)
+
+
 def split_tone(word: str) -> tuple[str, str | None]:
     """Separate the tone mark: ("nguyên", "\u0303") for "nguyễn"."""
     tone = None

@@ -249,3 +249,10 @@ def _list(db: Database, where: str, params) -> list[dict]:
         row["display_number"] = display_number(row)
         row["submitted_online"] = None if row["submitted_online"] is None else bool(row["submitted_online"])
     return rows
+
+
+def open_for(db: Database, phone: str, since: str) -> dict | None:
+    """The newest ticket `phone` asked for at or after `since` (ISO UTC) that is not closed, or None."""
+    row = db.query_one("SELECT id FROM help_tickets WHERE requester_phone = ? AND status != 'closed' "
+                       "AND created_at >= ? ORDER BY id DESC LIMIT 1", (phone, since))
+    return get(db, row["id"]) if row else None

@@ -57,11 +57,23 @@ MIGRATIONS = [
             WHERE checked_out_at IS NULL;
         CREATE INDEX volunteer_attendance_in ON volunteer_attendance(checked_in_at);
     """),
+    # Who may do what at the request desk (issue 18): rejecting a request is for officials and
+    # senior volunteers. Existing team leaders start as senior.
+    Migration("0002_volunteers_desk_role", """
+        ALTER TABLE volunteers ADD COLUMN desk_role TEXT NOT NULL DEFAULT 'volunteer'
+            CHECK (desk_role IN ('volunteer', 'senior', 'official'));
+        UPDATE volunteers SET desk_role = 'senior' WHERE role = 'leader';
+    """),
 ]
 
 ROLES = {"leader": "leader", "member": "member", "totruong": "leader", "truong": "leader",
          "topho": "member", "thanhvien": "member", "tovien": "member", "leaderto": "leader"}
 ROLE_LABELS = {"leader": "Tổ trưởng", "member": "Thành viên"}
+# desk_role: what a person may do at the request desk. Only senior and official may reject.
+DESK_ROLES = {"volunteer": "volunteer", "tinhnguyenvien": "volunteer", "senior": "senior",
+              "tinhnguyenvienchinh": "senior", "official": "official", "canbo": "official"}
+DESK_ROLE_LABELS = {"volunteer": "Tình nguyện viên", "senior": "Tình nguyện viên chính", "official": "Cán bộ phường"}
+MAY_REJECT = ("senior", "official")
 
 SESSIONS = ("morning", "afternoon", "evening")
 SESSION_LABELS = {"morning": "Sáng", "afternoon": "Chiều", "evening": "Tối"}
@@ -183,6 +195,32 @@ def parse_role(raw: str | None) -> str:
     if key not in ROLES:
         raise InvalidInput(f"unknown role '{clean(raw)}': use leader (tổ trưởng) or member (thành viên)")
     return ROLES[key]
+
+
+def parse_desk_role(raw: str | None) -> str:
+    key = fold(raw or "volunteer")
+    if key not in DESK_ROLES:
+        raise InvalidInput(f"unknown desk role '{clean(raw)}': use volunteer, senior or official")
+    return DESK_ROLES[key]
+
+
+def set_desk_role(db: Database, name_or_phone: str, desk_role: str) -> dict:
+    volunteer = find(db, name_or_phone)
+    with db.transaction() as conn:
+        conn.execute("UPDATE volunteers SET desk_role = ?, updated_at = ? WHERE id = ?",
+                     (parse_desk_role(desk_role), utc_stamp(), volunteer["id"]))
+    return get(db, volunteer["id"])
+
+
+def may_reject(db: Database, name_or_phone: str) -> bool:
+    """True when this active volunteer is an official or a senior volunteer; unknown people may not."""
+    if not clean(name_or_phone):
+        return False
+    try:
+        volunteer = find(db, name_or_phone)
+    except (InvalidInput, NotFound):
+        return False
+    return volunteer["active"] and volunteer.get("desk_role") in MAY_REJECT
 
 
 def parse_skills(raw) -> list[str]:
@@ -352,7 +390,7 @@ def verify_pin(db: Database, name_or_phone: str, pin: str, settings: VolunteerSe
             conn.execute("UPDATE volunteers SET pin_failures = 0, locked_until = ? WHERE id = ?",
                          (utc_stamp(at + timedelta(minutes=settings.lockout_minutes)), volunteer["id"]))
             error = LockedOut(f"too many wrong PINs: locked for {settings.lockout_minutes} minutes",
-                              f"Nhập sai mã PIN quá nhiều lần: tạm khoá {settings.lockout_minutes} phút.")
+                              f"Nhập sai mã PIN quá nhiều lần: tạm khóa {settings.lockout_minutes} phút.")
         else:
             conn.execute("UPDATE volunteers SET pin_failures = ? WHERE id = ?", (failures + 1, volunteer["id"]))
             left = settings.pin_max_failures - failures - 1

@@ -12,7 +12,7 @@ import time
 from kiosk.directory import residents as directory
 from sms import outbox
 from sms.emulator import Emulator
-from sms.gateway import Gateway, health, open_database
+from sms.gateway import Gateway, GatewaySettings, health, open_database
 from sms.segments import segment
 from kiosk import clock
 from tests.support.waiting import wait_until
@@ -53,7 +53,7 @@ def _send_time(tmp_path, modems: int) -> float:
     db = open_database(db_path)
     emulators = [Emulator(latency_per_part=LATENCY) for _ in range(modems)]
     ports = [emulator.start() for emulator in emulators]
-    gateway = Gateway(db_path, ports, **FAST)
+    gateway = Gateway(db_path, GatewaySettings(ports=tuple(ports), **FAST))
     gateway.start()
     try:
         wait_until(lambda: len([r for r in health(db) if r["state"] == "ok"]) == modems, 10, "modems ready")

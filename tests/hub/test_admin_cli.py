@@ -93,7 +93,8 @@ def test_notice_send_show_cancel_json_shapes(tdp):
     assert {"id", "text", "kiosks"} <= set(shown)
     assert shown["text"] == "Họp Hội phụ nữ 19h"
     assert shown["kiosks"] == [
-        {"name": n, "state": "pending", "recipients": 0, "sent": 0, "delivered": 0, "failed": 0} for n in ("k1", "k2")]
+        {"name": n, "state": "pending", "recipients": 0, "sent": 0, "delivered": 0, "failed": 0, "answers": {},
+         "detail": ""} for n in ("k1", "k2")]
     assert tdp("hub", "notice", "cancel", str(sent.data["id"])).code == 0
     states = {k["state"] for k in tdp("hub", "notice", "show", str(sent.data["id"]), "--json").data["kiosks"]}
     assert states == {"cancelled"}

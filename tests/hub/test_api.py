@@ -77,10 +77,13 @@ def test_reports_update_the_notice_counts(client, engine, settings, kiosk_token)
     notice_id = notices.send(engine, settings, "Thông báo", kiosks=["k1"])["id"]
     client.get("/api/v1/notices", headers=bearer(kiosk_token))
     r = client.post(f"/api/v1/notices/{notice_id}/report", headers=bearer(kiosk_token),
-                    json={"state": "done", "recipients": 12, "sent": 11, "delivered": 9, "failed": 1})
+                    json={"state": "done", "recipients": 12, "sent": 11, "delivered": 9, "failed": 1,
+                          "answers": {"C": 7, "K": 2}})
     assert r.status_code == 200, r.text
-    assert notices.show(engine, notice_id)["kiosks"] == [
-        {"name": "k1", "state": "done", "recipients": 12, "sent": 11, "delivered": 9, "failed": 1}]
+    shown = notices.show(engine, notice_id)
+    assert shown["kiosks"] == [{"name": "k1", "state": "done", "recipients": 12, "sent": 11, "delivered": 9,
+                                "failed": 1, "answers": {"C": 7, "K": 2}, "detail": ""}]
+    assert shown["answers"] == {"C": 7, "K": 2}
 
 
 @pytest.mark.parametrize("body, status, message", [
@@ -88,6 +91,9 @@ def test_reports_update_the_notice_counts(client, engine, settings, kiosk_token)
     (b"[1, 2]", 400, "JSON object"),
     (json.dumps({"state": "bogus"}).encode(), 400, "state must be"),
     (json.dumps({"state": "done", "sent": -1}).encode(), 400, "sent must be"),
+    (json.dumps({"state": "done", "answers": {"Nguyễn Văn An": 1}}).encode(), 400, "answer code"),
+    (json.dumps({"state": "done", "answers": {"C": -1}}).encode(), 400, "C must be"),
+    (json.dumps({"state": "done", "answers": ["C"]}).encode(), 400, "answers must be"),
     (json.dumps({"state": "done", "pad": "x" * 70_000}).encode(), 413, "at most 65536"),
 ])
 def test_bad_report_bodies_get_4xx_and_change_nothing(client, engine, settings, kiosk_token, body, status, message):

@@ -16,7 +16,7 @@ import pytest
 from kiosk.appliance import config as config_module
 from kiosk.directory import residents as directory
 from kiosk.notices import board
-from kiosk.relay import residents as relay
+from kiosk.relay import router as relay
 from kiosk.sync import Sync
 from sms.inbox import InboundMessage
 

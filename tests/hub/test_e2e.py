@@ -25,7 +25,7 @@ from kiosk.directory.residents import Consent
 from kiosk.appliance.store import open_store
 from kiosk.sync import Sync
 from sms.emulator import Emulator
-from sms.gateway import Gateway
+from sms.gateway import Gateway, GatewaySettings
 
 from .conftest import free_port, wait_for
 
@@ -89,8 +89,8 @@ class Kiosk:
         self.config = config_module.from_dict({"storage": {"path": str(self.path)},
                                                "hub": {"url": hub_url, "token": token, "poll_seconds": 1}})
         self.modem = Emulator()
-        self.gateway = Gateway(str(self.path), [self.modem.start()], handlers=[], quiet_start="00:00",
-                               quiet_end="00:00", health_seconds=1)
+        self.gateway = Gateway(str(self.path), GatewaySettings(ports=(self.modem.start(),), quiet_start="00:00",
+                                                               quiet_end="00:00", health_seconds=1), handlers=[])
         self.sync = Sync(self.db, self.config)
 
     def start(self) -> "Kiosk":

@@ -370,7 +370,7 @@ def test_a_real_heartbeat_arrives_at_the_hub_field_for_field(hub, ward, kiosk_co
 
 
 def test_a_notice_relayed_by_sms_is_not_sent_again_when_the_hub_copy_arrives(hub, ward, store):
-    from kiosk.relay import residents as relay
+    from kiosk.relay import router as relay
     from sms.inbox import InboundMessage
     config = config_module.from_dict({"storage": {"path": store.path},
                                       "hub": {"url": hub.url, "token": hub.token, "poll_seconds": 1},

@@ -61,7 +61,8 @@ def test_first_run_provisions_everything(tdp, pi_root):
     result = run(tdp, pi_root)
     assert result.code == 0, result.out + result.err
     assert statuses(result) | {} == {"config": "changed", "wifi": "changed", "timezone": "changed", "uart": "changed",
-                                    "printer": "changed", "services": "changed", "lists": "skipped"}
+                                    "printer": "changed", "services": "changed", "lists": "skipped",
+                                    "restore": "skipped"}
     installed = tomllib.loads((pi_root / "etc/tdp/tdp.toml").read_text(encoding="utf-8"))
     assert installed["site"]["ward"] == "Phường Hòa Bình"
     assert installed["storage"]["path"] == "/var/lib/tdp/tdp.sqlite3"
@@ -273,3 +274,65 @@ def test_empty_storage_table_gets_the_appliance_store(tdp, pi_root):
     assert run(tdp, pi_root).code == 0
     installed = tomllib.loads((pi_root / "etc/tdp/tdp.toml").read_text(encoding="utf-8"))
     assert installed["storage"]["path"] == "/var/lib/tdp/tdp.sqlite3" and installed["site"]["ward"] == "Phường 1"
+
+
+def _old_card_backup(tmp_path: Path, passphrase: str) -> tuple[Path, dict]:
+    """The ward's data on the card that died, and a backup of it taken there with the leader's passphrase."""
+    from kiosk.appliance import backup, config as config_module
+    from kiosk.appliance.store import open_store
+    from kiosk.directory import residents
+    old = tmp_path / "old-card"
+    (old / "key.txt").parent.mkdir(parents=True)
+    (old / "key.txt").write_text(passphrase + "\n")
+    config = config_module.from_dict({"site": {"kiosk_name": "kiosk-hoa-binh"},
+                                      "storage": {"path": str(old / "tdp.sqlite3")},
+                                      "backup": {"passphrase_file": str(old / "key.txt")}})
+    with open_store(config.storage.path) as db:
+        household = residents.add_household(db, "Số 7 ngõ 2 phố Hòa Bình", "Tổ 1")
+        residents.upsert_resident(db, "Đặng Thị Lan", "0912345670", household_id=household,
+                                  consent=residents.Consent(True, "kiosk", "màn hình"))
+    taken = backup.take(config, "nightly", destination=old / "stick")
+    rows = {t: open_store(config.storage.path).query(f"SELECT * FROM {t}") for t in ("households", "consent_log")}
+    return Path(taken["file"]), rows
+
+
+def test_fresh_card_restores_the_newest_backup_from_the_stick(tdp, pi_root, tmp_path):
+    from kiosk.appliance.store import open_store
+    file, rows = _old_card_backup(tmp_path, "ngo-hoa-binh-2026")
+    stick = pi_root / "media" / "TDP-BACKUP"
+    (stick / "tdp-backups").mkdir(parents=True)
+    (stick / "tdp-backup.marker").write_text("")
+    file.rename(stick / "tdp-backups" / file.name)
+    boot = pi_root / "boot/firmware"
+
+    missing = run(tdp, pi_root)
+    assert statuses(missing)["restore"] == "failed" and "tdp-backup-passphrase.txt" in report(pi_root)
+    store = pi_root / "var/lib/tdp/tdp.sqlite3"
+    store.unlink(missing_ok=True)
+
+    (boot / "tdp-backup-passphrase.txt").write_text("ngo-hoa-binh-2026\r\n", encoding="utf-8")
+    result = run(tdp, pi_root)
+    assert statuses(result)["restore"] == "changed" and statuses(result)["backup-key"] == "changed"
+    text = report(pi_root)
+    assert file.name in text and "1 households, 1 residents, 1 consent records" in text
+    with open_store(store) as db:
+        for table, expected in rows.items():
+            assert db.query(f"SELECT * FROM {table}") == expected
+    assert (pi_root / "var/lib/tdp/backup.key").read_text() == "ngo-hoa-binh-2026\n"
+    assert stat.S_IMODE((pi_root / "var/lib/tdp/backup.key").stat().st_mode) == 0o600
+
+    again = run(tdp, pi_root)
+    assert statuses(again)["restore"] == "unchanged" and statuses(again)["backup-key"] == "unchanged"
+
+
+def test_a_wrong_passphrase_restores_nothing_and_says_what_to_do(tdp, pi_root, tmp_path):
+    file, _ = _old_card_backup(tmp_path, "ngo-hoa-binh-2026")
+    stick = pi_root / "media" / "usb0"
+    stick.mkdir(parents=True)
+    (stick / "tdp-backup.marker").write_text("")
+    (stick / "tdp-backups").mkdir()
+    file.rename(stick / "tdp-backups" / file.name)
+    (pi_root / "boot/firmware/tdp-backup-passphrase.txt").write_text("sai-mat-khau-99\n")
+    result = run(tdp, pi_root)
+    assert statuses(result)["restore"] == "failed" and "wrong passphrase" in report(pi_root)
+    assert not (pi_root / "var/lib/tdp/tdp.sqlite3").exists()

@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 
 UNITS = ROOT / "provisioning" / "systemd"
 NAMES = ["tdp-gateway.service", "tdp-kiosk.service", "tdp-sync.service", "tdp-firstboot.service",
-         "tdp-remind.service", "tdp-remind.timer"]
+         "tdp-remind.service", "tdp-remind.timer", "tdp-backup.service", "tdp-backup.timer",
+         "tdp-upgrade.service", "tdp-upgrade.timer"]
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None or not SYSTEM_UNITS.is_dir(),

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sms.at import (AtChannel, AtTimeout, NetworkCongestion, NetworkOutOfOrder, PortGone,
+from sms.at import (AtChannel, AtTimeout, PromptTimeout, NetworkCongestion, NetworkOutOfOrder, PortGone,
                     UnknownModemError)
 from sms.emulator import Emulator
 from sms.modem import (ConnectionLost, IncomingStored, Modem, StatusReportPdu, StatusReportStored,
@@ -51,11 +51,11 @@ def test_injected_cms_errors_map_to_transient_named_errors(emulator, code, error
         assert modem.send_pdu(*otp()) == 1  # the failed attempt used no reference
 
 
-def test_no_answer_times_out_then_the_modem_answers_again(emulator):
-    with open_modem(emulator, send_timeout=0.3) as modem:
+def test_no_prompt_ends_in_seconds_with_esc_then_the_modem_answers_again(emulator):
+    with open_modem(emulator, send_timeout=30, prompt_timeout=0.3) as modem:
         emulator.no_answer_next(1)
         start = time.monotonic()
-        with pytest.raises(AtTimeout) as caught:
+        with pytest.raises(PromptTimeout) as caught:
             modem.send_pdu(*otp())
         assert time.monotonic() - start < 0.6 and caught.value.partial == []
         assert modem.send_pdu(*otp(1)) == 1

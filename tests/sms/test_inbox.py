@@ -113,3 +113,17 @@ def test_registered_handlers_are_the_gateway_default(db):
     finally:
         inbox.unregister_handler(relay)
     assert relay not in inbox.registered_handlers()
+
+
+def test_redact_removes_the_original_text_from_message_and_parts(db):
+    first = receive(db, "BC 1234 họp tổ ", concat=(9, 2, 1))[0]
+    message_id, pdu = receive(db, "19h tối nay", concat=(9, 2, 2))
+    assert first is None and message_id is not None
+    assert inbox.redact(db, message_id, "BC **** họp tổ 19h tối nay")
+    assert inbox.messages(db)[0]["text"] == "BC **** họp tổ 19h tối nay"
+    texts = [row[0] for row in db.execute("SELECT text FROM inbox_parts").fetchall()]
+    assert not any("1234" in t for t in texts)
+    assert inbox.store(db, decode(pdu), pdu, now=T0) is None  # the same PDU read again is still ignored
+    assert not inbox.redact(db, 999, "x")
+    with pytest.raises(ValueError):
+        inbox.redact(db, message_id, "x" * 5000)

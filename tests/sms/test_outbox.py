@@ -79,14 +79,16 @@ def test_urgent_goes_first_then_normal_then_bulk(db):
     assert [p.message_id for p in drain(db)] == [urgent, normal, bulk]
 
 
-def test_quiet_hours_hold_everything_but_urgent(db):
+def test_quiet_hours_hold_broadcasts_but_not_urgent_ones_nor_direct_replies(db):
     policy = Policy(quiet_start="21:00", quiet_end="06:00", timezone="Asia/Ho_Chi_Minh")
-    normal = outbox.enqueue(db, PHONE, "họp tổ", now=NIGHT)
-    urgent = outbox.enqueue(db, PHONE, "cháy!", priority="urgent", now=NIGHT)
-    assert [p.message_id for p in drain(db, now=NIGHT, policy=policy)] == [urgent]
+    (notice,) = outbox.enqueue_many(db, [PHONE], "họp tổ", key_prefix="notice-7", now=NIGHT)
+    (alarm,) = outbox.enqueue_many(db, [PHONE], "cháy!", key_prefix="alarm", priority="urgent", now=NIGHT)
+    reply = outbox.enqueue(db, "+84987654321", "Ma OTP: 123456", now=NIGHT)
+    held = outbox.enqueue(db, "+84987654322", "bản tin", kind="broadcast", now=NIGHT)
+    assert sorted(p.message_id for p in drain(db, now=NIGHT, policy=policy)) == sorted([alarm, reply])
     assert outbox.next_due(db, "modem-1", NIGHT, policy) >= 60
     morning = NIGHT + timedelta(hours=9)  # 07:00 local
-    assert [p.message_id for p in drain(db, now=morning, policy=policy)] == [normal]
+    assert sorted(p.message_id for p in drain(db, now=morning, policy=policy)) == sorted([notice, held])
 
 
 def test_transient_errors_back_off_then_give_up_and_fail_the_message(db):

@@ -3,7 +3,8 @@
 A scenario is a generator function `scenario(ui)` that yields between steps; `ui.tap(id)`
 presses a widget found by its kv id on the current screen through the window's real touch
 dispatch, and `ui.wait(predicate)` waits (frame by frame, with a deadline) for a condition.
-Run as: python -m tests.ui.pilot CONFIG MODULE:FUNCTION OUT.json [WxH]
+Run as: python -m tests.ui.pilot CONFIG MODULE:FUNCTION OUT.json [WxH [DPI]]; DPI stands for
+the panel's [ui] dpi (the shipped 7" panel is 800×480 at 133 dpi, the 10.1" one 1280×800 at 149).
 """
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ def main(argv: list[str]) -> int:
     from kiosk.ui.display import VirtualDisplay, needs_virtual_display
 
     config = config_module.load(config_path)
+    if len(argv) > 4:
+        config.ui.dpi = int(argv[4])
     display = VirtualDisplay(*parse_size(size)) if needs_virtual_display() else None
     if display:
         os.environ["DISPLAY"] = display.name

@@ -13,7 +13,8 @@ def home_tiles_fit(ui):
     yield from ui.wait_screen("home")
     yield None
     ids = ["tile_register", "tile_guides", "tile_request", "tile_check", "tile_notices", "tile_call",
-           "large_text", "language"]
+           "large_text", "language", "read_aloud", "volunteer_mode"]
+    ui.result["large_default"] = ui.app.large_text
     report = {}
     for widget_id in ids:
         widget = ui.find(widget_id)
@@ -91,6 +92,7 @@ def hand_in_request(ui):
     yield from ui.wait(lambda: screen.step == "citizen_id", 5, "citizen id step")
     for digit in "001234567890":
         yield from ui.tap(f"num_{digit}")
+    ui.result["typed_id"] = screen.ids.cid_input.text
     yield from ui.tap("cid_next")
     yield from ui.wait(lambda: screen.step == "confirm", 5, "confirm step")
     ui.result["summary"] = screen.ids.summary.text
@@ -153,41 +155,45 @@ def register_household(ui):
     yield from ui.tap("tile_register")
     yield from ui.wait_screen("register")
     screen = ui.screen
+    # Consent first: it names the members' names among the data kept.
+    ui.result["consent_shown"] = "Nghị định 13/2023" in screen.ids.consent_text.text
+    ui.result["consent_names_members"] = "thành viên" in screen.ids.consent_text.text
+    yield from ui.tap("agree")
+    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
     yield from ui.type_keys("traanf thij lan")
     yield from ui.tap("name_next")
     yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
-    for digit in "024 3826":
-        if digit != " ":
-            yield from ui.tap(f"num_{digit}")
+    for digit in "02438261234":
+        yield from ui.tap(f"num_{digit}")
     yield from ui.tap("phone_next")
     ui.result["landline_error"] = screen.error
-    for _ in range(7):
+    yield from ui.tap("num_back")
+    ui.result["error_after_key"] = screen.error  # fixing the number clears the old error
+    for _ in range(10):
         yield from ui.tap("num_back")
     for digit in "0987654321":
         yield from ui.tap(f"num_{digit}")
     yield from ui.tap("phone_next")
     yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+    yield from ui.tap("key_telex")  # this resident knows Telex: she switches it on
     yield from ui.type_keys("so 5 ngox 12")
     yield from ui.tap("address_next")
     yield from ui.wait(lambda: screen.step == "members", 5, "members step")
     yield from ui.type_keys("traanf minh khooi")
     yield from ui.tap("add_member")
     yield from ui.tap("members_next")
-    yield from ui.wait(lambda: screen.step == "consent", 5, "consent step")
-    ui.result["consent_shown"] = "Nghị định 13/2023" in screen.ids.consent_text.text
-    yield from ui.tap("agree")
     yield from ui.wait(lambda: screen.step == "code", 15, "code step")
+    ui.result["idle_on_code_step"] = screen.idle_seconds()
+    ui.result["resend_disabled"] = ui.find("resend").disabled
     # A wrong code first: the resident is told how many tries are left.
-    for digit in "000000":
+    for digit in "000000":  # the sixth digit checks it
         yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("code_next")
     yield from ui.wait(lambda: bool(screen.error), 10, "wrong-code message")
     ui.result["wrong_code_error"] = screen.error
     yield from ui.wait(lambda: len(emulator.sent) >= 1, 30, "the OTP SMS")
     code = re.search(r"\b(\d{6})\b", emulator.sent_texts("+84987654321")[0]).group(1)
     for digit in code:
         yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("code_next")
     yield from ui.wait(lambda: screen.step == "done", 15, "registration done")
     yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 20, "receipt")
     ui.result["done_text"] = screen.ids.done_text.text
@@ -274,3 +280,93 @@ def volunteer_mode(ui):
     yield from ui.tap("reprint")
     yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 20, "reprint")
     ui.result["reprint"] = ui.app.print_message
+
+
+def _tap_chip(ui, keyboard, wanted):
+    """Tap the suggestion chip showing `wanted` (it must be offered)."""
+    yield None
+    chips = [keyboard.ids[k] for k in keyboard.ids if k.startswith("chip_")]
+    chip = next((c for c in chips if c.text == wanted), None)
+    if chip is None:
+        raise AssertionError(f"no chip {wanted!r}; offered {[c.text for c in chips]}")
+    yield from ui.tap(chip)
+
+
+def request_without_telex(ui):
+    """Bà Hoà's request: "Nguyễn Thị Hoà" with plain letters, mark keys and chips only; the taps are
+    counted from Home to the tracking code."""
+    taps = 0
+    original_tap = ui.tap
+
+    def counted(widget):
+        nonlocal taps
+        taps += 1
+        yield from original_tap(widget)
+    ui.tap = counted
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_request")
+    yield from ui.wait_screen("request")
+    screen = ui.screen
+    yield from ui.wait(lambda: len(screen.ids.procedure_list.children) > 0, 10, "procedure list")
+    yield from ui.tap(_first_child_button(screen.ids.procedure_list))
+    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    keyboard = screen.ids.name_keyboard
+    # One letter, then the chip with the whole word: the fewest taps a resident needs.
+    yield from ui.type_keys("n")
+    yield from _tap_chip(ui, keyboard, "Nguyễn")
+    yield from ui.type_keys("t")
+    yield from _tap_chip(ui, keyboard, "Thị")
+    yield from ui.type_keys("h")
+    yield from _tap_chip(ui, keyboard, "Hoà")
+    ui.result["typed_name"] = screen.ids.name_input.text
+    yield from ui.tap("name_next")
+    yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
+    for digit in "0912345678":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("phone_next")
+    yield from ui.wait(lambda: screen.step == "citizen_id", 5, "citizen id step")
+    yield from ui.tap("cid_skip")
+    yield from ui.wait(lambda: screen.step == "confirm", 5, "confirm step")
+    yield from ui.tap("confirm")
+    yield from ui.wait(lambda: screen.step == "done", 15, "tracking code")
+    ui.result["taps"] = taps
+    ui.result["code"] = screen.ids.tracking_code.text
+    yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 30, "receipt")
+
+
+def address_without_telex(ui):
+    """An address with digits and / , typed with mark keys only: "Số 5/12, ngõ 3"."""
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_register")
+    yield from ui.wait_screen("register")
+    screen = ui.screen
+    yield from ui.tap("agree")
+    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    yield from ui.type_keys("tran")
+    yield from _tap_chip(ui, screen.ids.name_keyboard, "Trần")
+    yield from ui.tap("name_next")
+    ui.result["name_error"] = screen.error
+    yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
+    for digit in "0987654321":
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("phone_next")
+    yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+    yield from ui.tap("key_shift")
+    yield from ui.type_keys("so")
+    yield from ui.tap("mark_hat")
+    yield from ui.tap("mark_sac")
+    yield from ui.type_keys(" 5")
+    yield from ui.tap("key_slash")
+    yield from ui.type_keys("12")
+    yield from ui.tap("key_comma")
+    yield from ui.type_keys(" ngo")
+    yield from ui.tap("mark_nga")
+    yield from ui.type_keys(" 3")
+    ui.result["address"] = screen.ids.address_input.text
+    # Back goes one step back and keeps what was typed.
+    yield from ui.tap("back_button")
+    ui.result["back_step"] = screen.step
+    ui.result["phone_kept"] = screen.ids.phone_input.text
+    yield from ui.tap("phone_next")
+    yield from ui.wait(lambda: screen.step == "address", 5, "address step again")
+    ui.result["address_kept"] = screen.ids.address_input.text

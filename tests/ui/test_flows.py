@@ -11,6 +11,7 @@ def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, c
     result = kiosk_ui("tests.ui.scenarios:hand_in_request")
     assert result["typed_name"] == "Nguyễn Văn An"
     assert "Nguyễn Văn An" in result["summary"] and "********7890" in result["summary"]
+    assert result["typed_id"] == "001 234 567 890"  # visible while typed, grouped as on the card
     code = result["code"]
     assert code.startswith("TDP1-")
     rows = dossiers.list_dossiers(store)
@@ -21,7 +22,7 @@ def test_hand_in_a_request_prints_a_receipt_and_queues_an_sms(kiosk_ui, store, c
     assert len(queued) == 1 and code in queued[0]["text"]
     data_dir = config_module.load(config_path).storage.data_dir
     assert (data_dir / "receipts" / f"{code}.pdf").is_file()
-    assert "PDF" in result["print_message"]
+    assert result["print_message"] == "Máy in chưa bật, giấy được lưu để in sau"
     assert result["code_after_home"] == ""  # the next resident sees nothing of this one
     # The "Hài lòng" face tapped after handing in shows up, anonymously, in the ward's report.
     today = clock.local_today(config_module.load(config_path).site.timezone).isoformat()
@@ -47,7 +48,9 @@ def test_check_a_request_by_its_code(kiosk_ui, store, monkeypatch):
 def test_register_a_household_with_the_code_texted_to_the_phone(kiosk_ui, store, config_path):
     result = kiosk_ui("tests.ui.scenarios:register_household", timeout=180)
     assert "máy bàn" in result["landline_error"]  # the reason, in plain Vietnamese
-    assert result["consent_shown"] is True
+    assert result["error_after_key"] == ""
+    assert result["consent_shown"] is True and result["consent_names_members"] is True
+    assert result["idle_on_code_step"] == 300 and result["resend_disabled"] is True
     assert "Còn 2 lần thử" in result["wrong_code_error"]
     assert result["done_text"].startswith("Đăng ký xong")
     head = directory.resident_by_phone(store, "0987654321")
@@ -104,14 +107,41 @@ def test_volunteer_mode_pin_ticket_close_request_update_and_reprint(kiosk_ui, st
     assert dossiers.get(store, dossier.code, "TDP1").status == "forwarded"
     queued = [m["key"] for m in outbox.messages(store, to="+84977200301")]
     assert len(queued) == 2  # received, then forwarded
-    assert "PDF" in result["reprint"]
+    assert "lưu để in sau" in result["reprint"]
 
 
 def test_printer_down_the_request_still_completes_and_the_resident_is_told(kiosk_ui, store, config_path):
     with open(config_path, "a", encoding="utf-8") as handle:
         handle.write('[printer]\nqueue = "tdp-no-such-printer"\n')
     result = kiosk_ui("tests.ui.scenarios:hand_in_request")
-    assert result["print_message"].startswith("Máy in chưa sẵn sàng: giấy biên nhận đã được lưu")
+    assert result["print_message"].startswith("Máy in chưa in được.")
     assert [d.code for d in dossiers.list_dossiers(store)] == [result["code"]]
     data_dir = config_module.load(config_path).storage.data_dir
     assert (data_dir / "receipts" / f"{result['code']}.pdf").is_file()  # kept for the volunteer to reprint
+
+
+def test_a_name_typed_with_mark_keys_and_chips_reaches_the_dossier_and_the_slip_in_nfc(kiosk_ui, store, config_path):
+    import subprocess
+    import unicodedata
+    result = kiosk_ui("tests.ui.scenarios:request_without_telex", size="800x480")
+    assert result["typed_name"].strip() == "Nguyễn Thị Hoà"
+    assert result["taps"] <= 25
+    dossier = dossiers.list_dossiers(store)[0]
+    assert dossier.full_name == "Nguyễn Thị Hoà" and unicodedata.is_normalized("NFC", dossier.full_name)
+    pdf = config_module.load(config_path).storage.data_dir / "receipts" / f"{result['code']}.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Nguyễn Thị Hoà" in unicodedata.normalize("NFC", text)
+
+
+def test_an_address_typed_with_mark_keys_keeps_its_digits_and_punctuation(kiosk_ui):
+    result = kiosk_ui("tests.ui.scenarios:address_without_telex", size="800x480")
+    assert result["address"] == "Số 5/12, ngõ 3"
+    assert result["back_step"] == "phone" and result["phone_kept"] == "0987654321"
+    assert result["address_kept"] == "Số 5/12, ngõ 3"
+
+
+def test_check_screen_history_is_in_local_days():
+    from kiosk.ui.check import local_day
+    # Filed at 01:00 on 3 December in Hà Nội: 18:00 UTC on the 2nd.
+    assert local_day("2026-12-02T18:00:00+00:00", "Asia/Ho_Chi_Minh") == "03/12/2026"
+

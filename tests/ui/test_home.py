@@ -7,7 +7,9 @@ def test_home_tiles_fit_and_are_big_enough(kiosk_ui, size):
     result = kiosk_ui("tests.ui.scenarios:home_tiles_fit", size=size)
     for widget_id, checks in result["widgets"].items():
         assert checks == {"fits": True, "big_enough": True, "text_inside": True}, (size, widget_id, checks)
-    assert result["large_text_on"] is True
+    # Large text is on by default on the 7" panel (the toggle then says "Chữ nhỏ lại"), off on 10".
+    assert result["large_default"] is (size == "800x480")
+    assert result["large_text_on"] is not result["large_default"]
     assert all(result["large"].values()), result["large"]
 
 
@@ -32,4 +34,4 @@ def test_more_time_keeps_the_session(kiosk_ui, config_path):
 
 def test_language_switch(kiosk_ui):
     result = kiosk_ui("tests.ui.scenarios:language_switch")
-    assert result == {"before": "Đăng ký nhận thông báo", "after": "Register for notices"}
+    assert result == {"before": "Nhận tin nhắn của Tổ dân phố", "after": "Register for notices"}

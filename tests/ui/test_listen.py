@@ -28,7 +28,7 @@ def test_listen_on_home_plays_the_cached_prompt(kiosk_ui, config_path, tdp, tmp_
     assert result["buttons"] == ["listen_button", "volume_down", "volume_up"]
     assert result["error"] == "" and result["player"] == "aplay"
     assert result["cached"] is True and result["path"] == str(cached.path)
-    assert result["text"] == "Xin chào! Bác cần làm gì? Chạm vào một ô lớn để bắt đầu."
+    assert result["text"] == "Xin chào bác! Bác cần làm việc gì ạ? Chạm vào một ô lớn để bắt đầu."
     assert result["latency"] < 0.3
     with wave.open(str(cached.path), "rb") as wav:
         pcm = wav.readframes(wav.getnframes())
@@ -43,7 +43,7 @@ def test_guide_is_read_step_by_step_and_a_new_tap_stops_the_last(kiosk_ui, confi
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
     monkeypatch.setenv("TDP_TEST_SHOT", str(tmp_path / "guide.png"))
     _configure(config_path, '[voice]\nplayer = "kivy"\n')
-    result = kiosk_ui("tests.ui.listen_scenarios:listen_guide_steps", size="800x480")
+    result = kiosk_ui("tests.ui.listen_scenarios:listen_guide_steps", size="1280x800")
     assert result["buttons_list"] == ["listen_button", "volume_down", "volume_up"]
     assert result["buttons_detail"] == ["listen_button", "listen_next", "listen_repeat", "volume_down", "volume_up"]
     assert result["error"] == ""

@@ -12,7 +12,7 @@ from kiosk.appliance import config as config_module
 from kiosk.appliance import doctor
 from sms.emulator import Emulator
 
-NAMES = ["config", "store", "modem", "printer", "gpio", "clock", "disk", "hub", "voice"]
+NAMES = ["config", "store", "modem", "printer", "gpio", "clock", "disk", "sdcard", "backup", "hub", "voice"]
 
 
 def add_config(config_path, text: str) -> None:

@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 
 from kiosk.dossiers import lifecycle as dossiers
+from kiosk.dossiers import messages
 from kiosk.dossiers import tracking
 from sms import outbox
 from sms.segments import segment
@@ -63,7 +64,10 @@ def test_out_of_order_change_is_refused_and_changes_nothing(tdp, store):
     assert "cannot change it to picked_up (allowed next: forwarded, rejected)" in r.err
     assert store.scalar("SELECT status FROM dossiers WHERE code = ?", (code,)) == "received"
     assert len(_sms(store, code)) == 1
-    assert tdp("request", "update", code, "--status", "rejected", "--note", "thiếu giấy").code == 0
+    assert tdp("volunteers", "add", "--name", "Trần Văn Tổ", "--phone", "0912000002").code == 0
+    assert tdp("volunteers", "desk-role", "Trần Văn Tổ", "senior").code == 0
+    assert tdp("request", "update", code, "--status", "rejected", "--note", "thiếu giấy", "--by", "Trần Văn Tổ",
+               "--confirm").code == 0
     r = tdp("request", "update", code, "--status", "forwarded")
     assert r.code == 1 and "rejected is final" in r.err
 
@@ -124,37 +128,29 @@ def test_list_filters_by_status_and_phone(tdp):
 
 def test_creation_event_and_sms_are_one_transaction(store, monkeypatch):
     # A text the real outbox refuses (over its part limit) must leave no dossier and no event behind.
-    monkeypatch.setattr(dossiers, "sms_text", lambda *a, **k: "Hồ sơ " * 400)
+    monkeypatch.setattr(dossiers.messages, "text", lambda *a, **k: "Hồ sơ " * 400)
     with pytest.raises(Exception, match="parts"):
         dossiers.create(store, procedure_code="HT-KS", full_name="A", phone=PHONE, prefix="TDP1")
     assert store.scalar("SELECT COUNT(*) FROM dossiers") == 0
     assert store.scalar("SELECT COUNT(*) FROM dossier_events") == 0
 
 
-def test_appointment_counts_working_days_only():
-    friday = date(2026, 11, 27)
-    assert dossiers.add_working_days(friday, 1) == date(2026, 11, 30)
-    assert dossiers.add_working_days(friday, 5) == date(2026, 12, 4)
-    assert dossiers.add_working_days(date(2026, 11, 28), 0) == date(2026, 11, 30)  # Saturday → Monday
-
-
-def test_every_template_fits_one_or_at_most_two_sms_parts():
+def test_every_template_names_the_sender_and_fits_three_sms_parts():
     code = "TDP12-2611-7Q4K"
-    single = 0
-    for status in dossiers.STATUSES:
-        text = dossiers.sms_text(status, code, "2026-12-08")
-        parts = segment(text)
-        assert parts.count <= 2, (status, text)
-        single += parts.count == 1
-        assert code in text
-    assert single == len(dossiers.STATUSES)
+    for step in messages.STEPS:
+        text = messages.text(step, prefix="TDP12", code=code, date="2026-12-08", portal_code="000.24.35.H42-261203-0001",
+                             note="Giấy chứng sinh; Thẻ căn cước", where="Trung tâm Phục vụ hành chính công phường")
+        assert text.startswith("TDP số 12: "), text
+        assert segment(text).count <= 3, (step, text)
+        assert (code in text) or ("000.24.35.H42-261203-0001" in text)
+    assert "mang thẻ căn cước" in messages.text("result_ready", prefix="TDP1", code=code, where="Trung tâm")
 
 
 def test_status_reply_only_tells_the_phone_that_handed_it_in(tdp, store):
     code = _new(tdp)
-    assert "Đã tiếp nhận" in dossiers.status_reply(store, E164, code, "TDP1")
+    assert "Đã ghi nhận yêu cầu" in dossiers.status_reply(store, E164, code, "TDP1")
     stranger = dossiers.status_reply(store, "+84987654321", code, "TDP1")
-    assert "Không tìm thấy" in stranger and "Đã tiếp nhận" not in stranger
+    assert "Không tìm thấy" in stranger and "Đã ghi nhận" not in stranger
 
 
 def test_receipt_and_checklist_render_to_files_from_the_cli(tdp, tmp_path):

@@ -6,11 +6,11 @@ from kiosk.appliance import config as config_module
 from kiosk.directory import residents as directory
 from kiosk.notices import board as notices
 from kiosk.directory.residents import Consent
-from kiosk.relay.residents import make_handler
+from kiosk.relay.router import make_handler
 from kiosk.appliance.store import open_store
 from sms import outbox
 from sms.emulator import Emulator
-from sms.gateway import Gateway
+from sms.gateway import Gateway, GatewaySettings
 from tests.support.waiting import wait_until
 
 OFFICIAL = "+84912000001"
@@ -32,8 +32,8 @@ def appliance(tmp_path):
     directory.upsert_resident(db, "Lê Thị Không", "0987000099", groups=["Hội phụ nữ"])
     emulator = Emulator()
     port = emulator.start()
-    gateway = Gateway(config.storage.path, [port], handlers=[make_handler(config)], quiet_start="00:00",
-                      quiet_end="00:00", sweep_seconds=2.0)
+    gateway = Gateway(config.storage.path, GatewaySettings(ports=(port,), quiet_start="00:00", quiet_end="00:00",
+                                                           sweep_seconds=2.0), handlers=[make_handler(config)])
     gateway.start()
     yield db, emulator
     gateway.stop(10)
@@ -56,12 +56,14 @@ def test_official_tb_reaches_every_consenting_member_and_the_board(appliance):
     assert notices.current(db)[0]["text"] == "Mời chị em họp chi hội lúc 19h30 thứ Sáu."
 
 
-def test_the_same_text_from_any_other_phone_reaches_no_one(appliance):
+def test_the_same_text_from_any_other_phone_reaches_no_resident(appliance):
     db, emulator = appliance
     emulator.inject_incoming("+84977777777", "TB 2468 HPN Tin giả mạo")
-    wait_until(_handled(db, 1), what="the message to be handled")
-    assert emulator.sent == [] and notices.current(db) == []
-    assert db.scalar("SELECT outcome FROM relay_audit") == "refused"
+    emulator.wait_for_sent(2, timeout=30)  # forwarded to the leader as a resident's message, and the reply
+    assert sorted(p.number for p in emulator.sent) == ["+84912000002", "+84977777777"]
+    assert emulator.sent_texts("+84912000002") == ["Tin nhan tu 0977 777 777: TB **** HPN Tin giả mạo"]
+    assert notices.current(db) == [] and db.scalar("SELECT outcome FROM relay_audit") == "forwarded"
+    assert "2468" not in db.scalar("SELECT text FROM inbox_messages")
 
 
 def test_a_flood_is_handled_without_loss_or_reply_storms(appliance):

@@ -1,13 +1,13 @@
 """Console sends: a one-time form token per Compose form, corrections, test sends to the official's phone.
 
-Revision ID: 0003_console
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_console"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
