@@ -163,3 +163,10 @@ def official_names(engine: Engine) -> dict[str, str]:
     o = db.officials
     with db.read(engine) as conn:
         return {r.login: r.name for r in conn.execute(sa.select(o.c.login, o.c.name))}
+
+
+def official_wards(engine: Engine) -> dict[str, str]:
+    """{login: ward} of every official ('' for a hub-wide one), so a ward's audit shows only its people."""
+    o = db.officials
+    with db.read(engine) as conn:
+        return {r.login: r.ward for r in conn.execute(sa.select(o.c.login, o.c.ward))}

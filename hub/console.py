@@ -458,6 +458,16 @@ async def report_xlsx(request: Request, official: dict, form):
                              "Cache-Control": "no-store"})
 
 
+def _in_ward(row: dict, ward: str, wards: dict[str, str], kiosk_names: set[str]) -> bool:
+    """Whether an audit row belongs to a ward: its officials, its kiosks, failed logins to its accounts."""
+    actor = row["actor"]
+    if actor.startswith("kiosk:"):
+        return actor[6:] in kiosk_names
+    if actor.startswith("login:"):
+        return wards.get(actor[6:]) == ward
+    return wards.get(actor) == ward
+
+
 @page
 async def audit_page(request: Request, official: dict, form):
     hub = _hub(request)
@@ -465,6 +475,11 @@ async def audit_page(request: Request, official: dict, form):
     rows = await run_in_threadpool(lambda: admin.audit_log(hub.engine, limit=1000))
     if official["role"] == "group":
         rows = [r for r in rows if r["actor"] == official["login"]]
+    elif official["ward"]:
+        wards = await run_in_threadpool(admin.official_wards, hub.engine)
+        kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
+        names = {k["name"] for k in kiosks}
+        rows = [r for r in rows if _in_ward(r, official["ward"], wards, names)]
     names = await run_in_threadpool(admin.official_names, hub.engine)
     entries = []
     for row in rows:

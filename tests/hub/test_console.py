@@ -359,3 +359,17 @@ def test_audit_shows_officials_in_sentences_and_kiosk_events_apart(client, ward_
     assert "Kiosk k1" not in people and "{" not in people.split("<main>")[1]
     machines = client.get("/audit?kiosk=1").text
     assert f"báo thông báo #{notice_id}: đã gửi 9/9 (Đã gửi xong)" in machines
+
+
+def test_a_ward_official_sees_only_the_audit_of_their_ward(client, ward_official, engine):
+    admin.add_kiosk(engine, "other", "Phường Khác")
+    admin.add_official(engine, "khac", "Đỗ Văn Khác", "ward", PASSWORD, ward="Phường Khác")
+    with db.write(engine) as conn:
+        admin.record(conn, "khac", "console.login", {})
+        admin.record(conn, "kiosk:other", "api.online", {})
+        admin.record(conn, "kiosk:k1", "api.online", {})
+    login(client)
+    people = client.get("/audit").text
+    assert "Lê Văn Phường" in people and "Đỗ Văn Khác" not in people
+    machines = client.get("/audit?kiosk=1").text
+    assert "Kiosk k1" in machines and "Kiosk other" not in machines
