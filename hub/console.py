@@ -255,7 +255,7 @@ def _review(hub, kiosks: list[dict], values: dict) -> dict:
         if count == 0:
             warnings.append(f"Kiosk {name} không có ai trong nhóm {view.group_name(values['group'], kiosks)}.")
         if status["state"] == "offline":
-            warnings.append(f"Kiosk {name} mất kết nối từ {status['seen']} ({status['ago']} trước). "
+            warnings.append(f"Kiosk {name} mất kết nối từ {status['seen']} ({status['ago']}). "
                             "Thông báo sẽ gửi khi kiosk có mạng lại.")
         elif status["state"] == "never":
             warnings.append(f"Kiosk {name} chưa kết nối lần nào: thông báo chỉ gửi khi kiosk được cài đặt xong.")

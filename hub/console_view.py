@@ -91,7 +91,8 @@ def kiosk_status(kiosk: dict, settings: HubSettings, now: float | None = None) -
     if kiosk["online"]:
         return {"state": "online", "line": "Đang hoạt động", "seen": seen, "checklist": (), "duty": duty}
     ago = times.ago(kiosk["last_seen"], now)
-    return {"state": "offline", "line": f"Mất kết nối từ {seen} ({ago} trước)", "seen": seen, "ago": ago,
+    ago = ago if ago == "vừa xong" else f"{ago} trước"
+    return {"state": "offline", "line": f"Mất kết nối từ {seen} ({ago})", "seen": seen, "ago": ago,
             "since_clock": times.clock_of(kiosk["last_seen"], zone), "checklist": OFFLINE_CHECKLIST, "duty": duty}
 
 

@@ -231,3 +231,24 @@ def test_local_times_a_draft_that_survives_a_relogin_and_big_targets(world, phon
     page.wait_for_selector("#preview-parts .bubble:has-text('so hoi vien')")
     assert "Gửi " in page.inner_text("#total") and " đ" in page.inner_text("#total")
     shot(page, "compose")
+
+
+def test_an_offline_kiosk_says_since_when_what_to_check_and_whom_to_call(world, phone):  # noqa: F811
+    from kiosk.volunteers import duty, people
+    hub, tdp1 = world["hub"], world["kiosks"]["tdp1"]
+    people.add(tdp1.db, people.NewVolunteer("Trần Thị Thu", "0912777001"))
+    people.set_pin(tdp1.db, "0912777001", "2580")
+    duty.check_in(tdp1.db, "0912777001", "2580", tdp1.config.volunteers)
+    tdp1.sync.run_once()                                       # its last heartbeat, then it goes quiet
+    last = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
+    page = phone.new_page()
+    log_in(page, hub.url, "/kiosks")
+    # 3 missed heartbeats of 2 s; the cards update in place (no reload) every 4 s.
+    page.wait_for_selector("[data-kiosk=tdp1][data-state=offline]", timeout=30_000)
+    card = page.locator("[data-kiosk=tdp1]")
+    text = card.inner_text()
+    assert re.search(rf"Mất kết nối từ {last:%d/%m/%Y} \d\d:\d\d \((vừa xong|\d+ phút trước)\)", text)
+    assert "Kiểm tra kiosk còn điện" in text and "4G hoặc wifi" in text and "SIM của kiosk còn tiền" in text
+    assert card.locator("a[href='tel:0912777001']").count() == 1 and "Thu" in text
+    assert page.evaluate(TARGETS_JS) == []
+    shot(page, "kiosks-offline")
