@@ -31,6 +31,7 @@ STATES = ("pending", "fetched", "queued", "done", "expired", "cancelled", "relay
 # Cancelling withdraws the notice from every kiosk's board, finished ones included.
 CANCELLABLE = ("pending", "fetched", "queued", "done", "relayed")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+TEST_SENDS_PER_HOUR = 5     # an official's test sends to a phone of their choosing, per hour
 PHONE_RE = re.compile(r"^\+?[0-9]{9,15}$")
 GROUP_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 EVERYONE = {"", "TATCA", "ALL"}
@@ -217,6 +218,13 @@ def _insert(engine: Engine, notice: dict, kiosks: list[str] | None, actor: str, 
         existing = _existing(conn, form_token)
         if existing is not None:
             return {"id": existing, "repeated": True}
+        if test_phone is not None:
+            n = db.notices
+            recent_tests = conn.execute(sa.select(sa.func.count()).select_from(n).where(
+                n.c.created_by == actor, n.c.test_phone.is_not(None), n.c.created_at > moment - 3600)).scalar()
+            if recent_tests >= TEST_SENDS_PER_HOUR:
+                raise InvalidInput(f"at most {TEST_SENDS_PER_HOUR} test sends an hour",
+                                   f"Mỗi giờ chỉ gửi thử được {TEST_SENDS_PER_HOUR} lần. Vui lòng thử lại sau.")
         if kiosks is None:
             query = sa.select(k.c.id, k.c.name).where(k.c.revoked_at.is_(None))
             if allowed_kiosk_ids is not None:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 from starlette.testclient import TestClient
 
 from hub import admin, db, notices
@@ -338,6 +339,12 @@ def test_a_test_send_goes_to_the_officials_phone_only(client, ward_official, eng
     assert test["test"] and [k["name"] for k in test["kiosks"]] == ["k1"]     # through the online kiosk
     bad = send_form(client, {"text": "Thử", "kiosk": "k1", "group": "HPN", "test_phone": "abc"}, step="test")
     assert bad.status_code == 400 and "Số điện thoại không đúng" in bad.text
+    for _ in range(notices.TEST_SENDS_PER_HOUR - 1):
+        assert send_form(client, {"text": "Thử", "kiosk": "k1", "group": "HPN", "test_phone": "0912345678"},
+                         step="test").status_code == 200
+    over = send_form(client, {"text": "Thử", "kiosk": "k1", "group": "HPN", "test_phone": "0912345678"}, step="test")
+    assert over.status_code == 400 and "Mỗi giờ chỉ gửi thử được" in over.text
+    assert len(notices.recent(engine)) == notices.TEST_SENDS_PER_HOUR
 
 
 def test_login_keeps_the_name_and_console_pages_are_not_cached(client, ward_official):
@@ -373,3 +380,16 @@ def test_a_ward_official_sees_only_the_audit_of_their_ward(client, ward_official
     assert "Lê Văn Phường" in people and "Đỗ Văn Khác" not in people
     machines = client.get("/audit?kiosk=1").text
     assert "Kiosk k1" in machines and "Kiosk other" not in machines
+
+
+@given(start=st.tuples(st.integers(0, 23), st.integers(0, 59)), end=st.tuples(st.integers(0, 23), st.integers(0, 59)),
+       moment=st.floats(1.7e9, 1.9e9))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_the_console_and_the_kiosks_agree_on_quiet_hours(start, end, moment):
+    from datetime import datetime, timezone
+    from hub import times
+    from sms.outbox import Policy
+    begin, finish = f"{start[0]:02d}:{start[1]:02d}", f"{end[0]:02d}:{end[1]:02d}"
+    kiosk = Policy(quiet_start=begin, quiet_end=finish, timezone="Asia/Ho_Chi_Minh")
+    assert times.in_quiet_hours("Asia/Ho_Chi_Minh", begin, finish, moment) == \
+        kiosk.in_quiet_hours(datetime.fromtimestamp(moment, timezone.utc))
