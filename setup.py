@@ -11,7 +11,7 @@ setup(
     package_data={
         "kiosk": ["data/*", "ui/*.kv", "ui/assets/*"],
         "hardware": ["fonts/*"],
-        "hub": ["templates/*", "static/*", "migrations/*", "migrations/versions/*"],
+        "hub": ["templates/*", "static/*", "common-passwords.txt", "migrations/*", "migrations/versions/*"],
     },
     install_requires=[
         "kivy>=2.3,<2.4",

@@ -27,11 +27,26 @@ def iso(moment: float | None) -> str | None:
     return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds")
 
 
-def record(conn: Connection, actor: str, action: str, detail: str | dict = "") -> None:
-    """Append one audit row (who, what, when) inside the caller's transaction."""
+def record(conn: Connection, actor: str, action: str, detail: str | dict = "", *, ward: str | None = None) -> None:
+    """Append one audit row (who, what, when, and the ward it concerns; None: hub-wide) inside the
+    caller's transaction."""
     if isinstance(detail, dict):
         detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
-    conn.execute(db.audit.insert().values(at=db.now(), actor=actor[:120], action=action[:60], detail=detail))
+    conn.execute(db.audit.insert().values(at=db.now(), actor=actor[:120], action=action[:60], detail=detail,
+                                          ward=None if ward is None else ward[:120]))
+
+
+def ward_of(conn: Connection, official: dict) -> str | None:
+    """The ward an official's actions concern: their ward, a group leader's kiosk's ward, or None
+    for a hub-wide official."""
+    if official.get("role") == "group" and official.get("kiosk_id") is not None:
+        return conn.execute(sa.select(db.kiosks.c.ward).where(db.kiosks.c.id == official["kiosk_id"])).scalar()
+    return official.get("ward") or None
+
+
+def is_hub_admin(official: dict) -> bool:
+    """A ward official with no ward acts on every kiosk and manages the accounts."""
+    return official.get("role") == "ward" and not official.get("ward")
 
 
 def add_kiosk(engine: Engine, name: str, ward: str = "", *, sim_number: str = "", actor: str = "cli") -> dict:
@@ -45,7 +60,7 @@ def add_kiosk(engine: Engine, name: str, ward: str = "", *, sim_number: str = ""
             raise Conflict(f"kiosk {name} already exists (revoke-kiosk then add it again for a new token)")
         conn.execute(db.kiosks.insert().values(name=name, ward=ward.strip(), token_hash=auth.token_hash(token),
                                                created_at=db.now(), sim_number=sim_number.strip()))
-        record(conn, actor, "kiosk.add", {"kiosk": name, "ward": ward.strip()})
+        record(conn, actor, "kiosk.add", {"kiosk": name, "ward": ward.strip()}, ward=ward.strip() or None)
     return {"name": name, "ward": ward.strip(), "token": token}
 
 
@@ -58,7 +73,7 @@ def revoke_kiosk(engine: Engine, name: str, *, actor: str = "cli") -> dict:
             conn.execute(db.kiosks.update().where(db.kiosks.c.id == row["id"]).values(
                 revoked_at=db.now(), token_hash=auth.token_hash("revoked:" + auth.new_token())))
             db.tick_feed_clock(conn)
-            record(conn, actor, "kiosk.revoke", {"kiosk": name})
+            record(conn, actor, "kiosk.revoke", {"kiosk": name}, ward=row["ward"] or None)
     return {"name": name, "revoked": True}
 
 
@@ -120,15 +135,18 @@ def add_official(engine: Engine, login: str, name: str, role: str, password: str
         raise InvalidInput(f"role must be ward or group, got {role!r}")
     if role == "group" and not kiosk:
         raise InvalidInput("a group leader needs --kiosk NAME (the kiosk of their group)")
+    auth.check_password(password, login)
     password_hash = auth.hash_password(password)
     with db.write(engine) as conn:
-        kiosk_id = _kiosk_row(conn, kiosk)["id"] if kiosk else None
+        kiosk_row = _kiosk_row(conn, kiosk) if kiosk else None
+        kiosk_id = kiosk_row["id"] if kiosk_row else None
         if conn.execute(sa.select(db.officials.c.id).where(db.officials.c.login == login)).first():
             raise Conflict(f"login {login} already exists")
         official_id = conn.execute(db.officials.insert().values(
             login=login, name=name, role=role, ward=ward.strip(), kiosk_id=kiosk_id,
             password_hash=password_hash, created_at=db.now())).inserted_primary_key[0]
-        record(conn, actor, "official.add", {"login": login, "role": role, "kiosk": kiosk or ""})
+        record(conn, actor, "official.add", {"login": login, "role": role, "kiosk": kiosk or ""},
+               ward=(kiosk_row["ward"] if kiosk_row else ward.strip()) or None)
     return {"id": official_id, "login": login, "name": name, "role": role, "kiosk": kiosk, "ward": ward.strip()}
 
 
@@ -151,11 +169,93 @@ def visible_kiosk_ids(engine: Engine, official: dict) -> set[int]:
         return set(conn.execute(query).scalars())
 
 
-def audit_log(engine: Engine, *, limit: int = 200) -> list[dict]:
-    """Newest audit rows first, with ISO times."""
+def audit_log(engine: Engine, *, official: dict | None = None, limit: int = 200) -> list[dict]:
+    """Newest audit rows first, with ISO times: all of them (CLI, hub-wide official), a ward
+    official's ward only, or a group leader's own actions only."""
+    a = db.audit
+    query = sa.select(a).order_by(a.c.id.desc()).limit(limit)
+    if official is not None and official["role"] == "group":
+        query = query.where(a.c.actor == official["login"])
+    elif official is not None and not is_hub_admin(official):
+        query = query.where(a.c.ward == official["ward"])
     with db.read(engine) as conn:
-        rows = conn.execute(sa.select(db.audit).order_by(db.audit.c.id.desc()).limit(limit)).mappings().all()
-    return [{"at": iso(r["at"]), "actor": r["actor"], "action": r["action"], "detail": r["detail"]} for r in rows]
+        rows = conn.execute(query).mappings().all()
+    return [{"at": iso(r["at"]), "actor": r["actor"], "action": r["action"], "detail": r["detail"],
+             "ward": r["ward"]} for r in rows]
+
+
+# --- account life cycle ------------------------------------------------------------------------
+def _official_row(conn: Connection, login: str) -> dict:
+    row = conn.execute(sa.select(db.officials).where(db.officials.c.login == str(login).strip())).mappings().first()
+    if row is None:
+        raise NotFound(f"no official {login!r} (tdp hub official list)", f"Không có tài khoản {login!r}")
+    return dict(row)
+
+
+def _account_change(engine: Engine, login: str, action: str, actor: str, change) -> dict:
+    """Run `change(conn, row) -> detail` on an official in one transaction with its audit row."""
+    with db.write(engine) as conn:
+        row = _official_row(conn, login)
+        detail = change(conn, row)
+        record(conn, actor, action, {"login": row["login"], **detail}, ward=ward_of(conn, row))
+    return {"login": row["login"], **detail}
+
+
+def disable_official(engine: Engine, login: str, *, actor: str = "cli") -> dict:
+    """Disable an account: no more logins, and every open session ends now."""
+    def change(conn, row):
+        if row["disabled_at"] is None:
+            conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(disabled_at=db.now()))
+        return {"disabled": True, "sessions_ended": auth.end_sessions(conn, row["id"])}
+    return _account_change(engine, login, "official.disable", actor, change)
+
+
+def enable_official(engine: Engine, login: str, *, actor: str = "cli") -> dict:
+    """Let a disabled official log in again (with their existing password)."""
+    def change(conn, row):
+        conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(disabled_at=None))
+        return {"disabled": False}
+    return _account_change(engine, login, "official.enable", actor, change)
+
+
+def unlock_official(engine: Engine, login: str, *, actor: str = "cli") -> dict:
+    """Lift an account's login lockout and forget its failed attempts."""
+    return _account_change(engine, login, "official.unlock", actor,
+                           lambda conn, row: {"was_locked": auth.unlock(conn, row["id"])})
+
+
+def reset_password(engine: Engine, login: str, password: str, *, actor: str = "cli") -> dict:
+    """Set a new password; every open session of the account ends and its lockout is lifted."""
+    auth.check_password(password, login)
+    password_hash = auth.hash_password(password)
+
+    def change(conn, row):
+        conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(password_hash=password_hash))
+        auth.unlock(conn, row["id"])
+        return {"sessions_ended": auth.end_sessions(conn, row["id"])}
+    return _account_change(engine, login, "official.reset_password", actor, change)
+
+
+def logout_official(engine: Engine, login: str, *, actor: str = "cli") -> dict:
+    """End every console session of an official, on every browser."""
+    return _account_change(engine, login, "official.logout", actor,
+                           lambda conn, row: {"sessions_ended": auth.end_sessions(conn, row["id"])})
+
+
+def list_officials(engine: Engine) -> list[dict]:
+    """Every account with its role, scope, state (disabled, locked) and open sessions; no secrets."""
+    o, k, s = db.officials, db.kiosks, db.sessions
+    moment = db.now()
+    open_sessions = (sa.select(sa.func.count()).select_from(s)
+                     .where(s.c.official_id == o.c.id, s.c.expires_at > moment).scalar_subquery())
+    with db.read(engine) as conn:
+        rows = conn.execute(sa.select(o.c.id, o.c.login, o.c.name, o.c.role, o.c.ward, o.c.disabled_at,
+                                      k.c.name.label("kiosk"), open_sessions.label("sessions"))
+                            .select_from(o.outerjoin(k, k.c.id == o.c.kiosk_id)).order_by(o.c.login)).mappings().all()
+        locks = {r["id"]: auth.locked_until(conn, r["id"]) for r in rows}
+    return [{"login": r["login"], "name": r["name"], "role": r["role"], "ward": r["ward"], "kiosk": r["kiosk"],
+             "disabled": r["disabled_at"] is not None, "locked_until": iso(locks[r["id"]]),
+             "sessions": int(r["sessions"])} for r in rows]
 
 
 def official_names(engine: Engine) -> dict[str, str]:
@@ -163,10 +263,3 @@ def official_names(engine: Engine) -> dict[str, str]:
     o = db.officials
     with db.read(engine) as conn:
         return {r.login: r.name for r in conn.execute(sa.select(o.c.login, o.c.name))}
-
-
-def official_wards(engine: Engine) -> dict[str, str]:
-    """{login: ward} of every official ('' for a hub-wide one), so a ward's audit shows only its people."""
-    o = db.officials
-    with db.read(engine) as conn:
-        return {r.login: r.ward for r in conn.execute(sa.select(o.c.login, o.c.ward))}

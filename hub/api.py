@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import feed, releases
+from .guard import MAX_DEPTH, check_tree
 from .errors import HubError, InvalidInput, TooLarge
 from .contract import API_VERSION, RELEASE_KEY, RELEASE_PATH
 
@@ -27,7 +28,8 @@ def _token(request: Request) -> str | None:
 
 
 async def read_json(request: Request, limit: int) -> dict:
-    """The request body as a JSON object; TooLarge over `limit` bytes, InvalidInput if not an object."""
+    """The request body as a JSON object; TooLarge over `limit` bytes, InvalidInput if not an object,
+    nested too deep, or carrying NUL or lone surrogates (see check_tree)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"request body is {declared} bytes; at most {limit}")
@@ -37,12 +39,19 @@ async def read_json(request: Request, limit: int) -> dict:
         if len(body) > limit:
             raise TooLarge(f"request body over {limit} bytes")
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"body is not valid JSON: {exc}") from None
+        raise InvalidInput(f"body is not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(data, dict):
         raise InvalidInput("body must be a JSON object")
+    check_tree(data)
     return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def error_response(exc: HubError) -> JSONResponse:
@@ -123,7 +132,7 @@ routes = [
     Route("/api/v1/health", _endpoint(health), methods=["GET"]),
     Route("/api/v1/heartbeat", _endpoint(heartbeat), methods=["POST"]),
     Route("/api/v1/notices", _endpoint(notices), methods=["GET"]),
-    Route("/api/v1/notices/{notice_id:int}/report", _endpoint(report), methods=["POST"]),
+    Route("/api/v1/notices/{notice_id:id}/report", _endpoint(report), methods=["POST"]),
     Route("/api/v1/daily", _endpoint(daily), methods=["POST"]),
     Route(f"/api/v1{RELEASE_PATH}/{{version}}", _endpoint(release_file), methods=["GET"]),
 ]

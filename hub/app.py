@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import api, console, db, feed
+from . import api, console, console_accounts, db, feed
+from .guard import RequestGuard
 from .settings import HubSettings
 
 
@@ -26,8 +28,9 @@ def create_app(settings: HubSettings, engine: Engine | None = None) -> Starlette
     engine = engine or db.open_hub(settings.database)
 
     async def not_found(request: Request, exc):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": f"no such API endpoint: {request.method} {request.url.path}"},
+        path = request.scope.get("path", "")
+        if path.startswith("/api/"):
+            return JSONResponse({"error": f"no such API endpoint: {request.method} {path[:200]}"},
                                 status_code=getattr(exc, "status_code", 404))
         return await console.error_page(request, getattr(exc, "status_code", 404))
 
@@ -40,7 +43,8 @@ def create_app(settings: HubSettings, engine: Engine | None = None) -> Starlette
         finally:
             poll_cache.stop_watching()
 
-    app = Starlette(routes=api.routes + console.routes, lifespan=lifespan,
+    app = Starlette(routes=api.routes + console_accounts.routes + console.routes, lifespan=lifespan,
+                    middleware=[Middleware(RequestGuard, limit=settings.max_body_bytes)],
                     exception_handlers={404: not_found, 405: not_found})
     app.state.hub = Hub(settings, engine, poll_cache)
     return app

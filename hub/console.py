@@ -14,13 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from . import admin, auth, console_view as view, db, notices, releases, report, times
 from .api import read_json
 from .contract import EVERYONE_CODE
-from .errors import HubError, InvalidInput, Unauthorized
+from .guard import BoundedStaticFiles
+from .errors import HubError, InvalidInput
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -101,10 +101,11 @@ def _scope(hub, official) -> tuple[list[dict], set[int]]:
             admin.visible_kiosk_ids(hub.engine, official))
 
 
-async def _audit(request: Request, actor: str, action: str, detail) -> None:
+async def _audit(request: Request, actor: str, action: str, detail, official: dict | None = None) -> None:
+    """Audit a console action in the ward of `official` (None: hub-wide, seen by hub-wide officials)."""
     def write():
         with db.write(_hub(request).engine) as conn:
-            admin.record(conn, actor, action, detail)
+            admin.record(conn, actor, action, detail, ward=admin.ward_of(conn, official) if official else None)
     await run_in_threadpool(write)
 
 
@@ -131,22 +132,17 @@ async def login_submit(request: Request):
     target = _next(form.get("next"))
     context = {"official": None, "login": login_name[:80], "next": target}
     if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
-        return render(request, "login.html", {**context, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE, ""),
+        return render(request, "login.html", {**context, "login": "", "csrf": request.cookies.get(LOGIN_CSRF_COOKIE, ""),
                                               "error": "Trang đăng nhập đã mở quá lâu, vui lòng thử lại."}, 403)
     try:
         official = await run_in_threadpool(auth.login, hub.engine, hub.settings, login_name,
-                                           str(form.get("password", "")))
-    except Unauthorized as exc:
-        await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": str(exc)})
-        message = (exc.vietnamese or str(exc)).capitalize()
-        if "khóa" in message:
-            message = (f"Anh/chị đã nhập sai mật khẩu {hub.settings.login_max_failures} lần nên tài khoản tạm khóa "
-                       f"{hub.settings.lockout_minutes} phút ({message[0].lower() + message[1:]}). "
-                       "Cần hỗ trợ, hãy gọi cán bộ phường phụ trách trang này.")
+                                           str(form.get("password", "")), request.client.host if request.client else "")
+    except auth.LoginRefused as exc:
+        await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": exc.reason}, exc.official)
         return render(request, "login.html", {**context, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
-                                              "error": message}, 401)
+                                              "error": str(exc).capitalize()}, 401)
     token, _ = await run_in_threadpool(auth.open_session, hub.engine, hub.settings, official["id"])
-    await _audit(request, official["login"], "console.login", {})
+    await _audit(request, official["login"], "console.login", {}, official)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                         max_age=hub.settings.session_hours * 3600)
@@ -157,7 +153,7 @@ async def login_submit(request: Request):
 @page
 async def logout(request: Request, official: dict, form):
     await run_in_threadpool(auth.close_session, _hub(request).engine, request.cookies.get(SESSION_COOKIE))
-    await _audit(request, official["login"], "console.logout", {})
+    await _audit(request, official["login"], "console.logout", {}, official)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -243,8 +239,8 @@ def _review(hub, kiosks: list[dict], values: dict) -> dict:
     by_name = {k["name"]: k for k in kiosks}
     unknown = [name for name in values["kiosk"] if name not in by_name]
     if unknown:
-        raise InvalidInput("not one of this official's kiosks",
-                           f"Anh/chị chỉ được gửi tới kiosk mình quản lý (không được: {', '.join(unknown)})")
+        # Another ward's kiosk and a name that does not exist get the same answer: nothing leaks.
+        raise InvalidInput("not one of this official's kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
     rows, warnings, people = [], [], 0
     for name in values["kiosk"]:
         kiosk = by_name[name]
@@ -452,34 +448,19 @@ async def report_page(request: Request, official: dict, form):
 async def report_xlsx(request: Request, official: dict, form):
     data = await run_in_threadpool(_report_data, request, official)
     body = await run_in_threadpool(report.xlsx, data)
-    await _audit(request, official["login"], "console.report_download", {"from": data["from"], "to": data["to"]})
+    await _audit(request, official["login"], "console.report_download", {"from": data["from"], "to": data["to"]},
+                 official)
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="bao-cao-{data["from"]}-{data["to"]}.xlsx"',
                              "Cache-Control": "no-store"})
-
-
-def _in_ward(row: dict, ward: str, wards: dict[str, str], kiosk_names: set[str]) -> bool:
-    """Whether an audit row belongs to a ward: its officials, its kiosks, failed logins to its accounts."""
-    actor = row["actor"]
-    if actor.startswith("kiosk:"):
-        return actor[6:] in kiosk_names
-    if actor.startswith("login:"):
-        return wards.get(actor[6:]) == ward
-    return wards.get(actor) == ward
 
 
 @page
 async def audit_page(request: Request, official: dict, form):
     hub = _hub(request)
     machines = request.query_params.get("kiosk") == "1"
-    rows = await run_in_threadpool(lambda: admin.audit_log(hub.engine, limit=1000))
-    if official["role"] == "group":
-        rows = [r for r in rows if r["actor"] == official["login"]]
-    elif official["ward"]:
-        wards = await run_in_threadpool(admin.official_wards, hub.engine)
-        kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
-        names = {k["name"] for k in kiosks}
-        rows = [r for r in rows if _in_ward(r, official["ward"], wards, names)]
+    # The ward's rows only (admin.audit_log scopes them); officials' actions, or on their own tab the kiosks'.
+    rows = await run_in_threadpool(lambda: admin.audit_log(hub.engine, official=official, limit=1000))
     names = await run_in_threadpool(admin.official_names, hub.engine)
     entries = []
     for row in rows:
@@ -500,12 +481,12 @@ routes = [
     Route("/compose", compose_submit, methods=["POST"]),
     Route("/console/api/segments", segments_api, methods=["POST"]),
     Route("/notices", notices_page, methods=["GET"]),
-    Route("/notices/{notice_id:int}", notice_page, methods=["GET"]),
-    Route("/notices/{notice_id:int}/counts", notice_counts, methods=["GET"]),
-    Route("/notices/{notice_id:int}/cancel", notice_cancel_form, methods=["GET"]),
-    Route("/notices/{notice_id:int}/cancel", notice_cancel, methods=["POST"]),
+    Route("/notices/{notice_id:id}", notice_page, methods=["GET"]),
+    Route("/notices/{notice_id:id}/counts", notice_counts, methods=["GET"]),
+    Route("/notices/{notice_id:id}/cancel", notice_cancel_form, methods=["GET"]),
+    Route("/notices/{notice_id:id}/cancel", notice_cancel, methods=["POST"]),
     Route("/report", report_page, methods=["GET"]),
     Route("/report.xlsx", report_xlsx, methods=["GET"]),
     Route("/audit", audit_page, methods=["GET"]),
-    Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    Mount("/static", BoundedStaticFiles(directory=str(HERE / "static")), name="static"),
 ]

@@ -48,6 +48,20 @@ officials = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    # Set while the account is disabled: no login, no session (every lookup checks it).
+    sa.Column("disabled_at", sa.Float),
+)
+
+# Login guessing budget, one row per source address ("addr:…") and per account ("official:<id>").
+# Every attempt changes its rows in one atomic upsert before the password is checked, so
+# concurrent guesses cannot share a count (see auth.login).
+login_throttle = sa.Table(
+    "login_throttle", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lockouts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 sessions = sa.Table(
@@ -117,7 +131,10 @@ audit = sa.Table(
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("action", sa.String(60), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    # The ward the action concerns; NULL is hub-wide (only hub-wide officials see it).
+    sa.Column("ward", sa.String(120)),
     sa.Index("audit_at", "at"),
+    sa.Index("audit_ward", "ward", "id"),
 )
 
 hub_state = sa.Table(

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 import time
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -29,7 +30,7 @@ from .admin import iso, record
 from .errors import InvalidInput, NotFound, Unauthorized
 from .settings import HubSettings
 
-DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CANCEL_MEMORY_SECONDS = 7 * 24 * 3600
 
 
@@ -39,11 +40,11 @@ def authenticate(engine: Engine, token: str | None) -> dict:
         raise Unauthorized("missing kiosk token (Authorization: Bearer …)")
     k = db.kiosks
     with db.autocommit(engine).connect() as conn:
-        row = conn.execute(sa.select(k.c.id, k.c.name, k.c.feed_version, k.c.revoked_at)
+        row = conn.execute(sa.select(k.c.id, k.c.name, k.c.ward, k.c.feed_version, k.c.revoked_at)
                            .where(k.c.token_hash == auth.token_hash(token))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("unknown or revoked kiosk token")
-    return {"id": row.id, "name": row.name, "feed_version": row.feed_version}
+    return {"id": row.id, "name": row.name, "ward": row.ward or None, "feed_version": row.feed_version}
 
 
 class PollCache:
@@ -160,7 +161,7 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                            "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
                            "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or "",
                            **({NOTICE_TEST_PHONE: r["test_phone"]} if r["test_phone"] else {})} for r in rows]
-                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids})
+                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk["ward"])
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
 
 
@@ -206,7 +207,8 @@ def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
             # The official's own number for a test send is kept only until that one SMS is through.
             conn.execute(db.notices.update().where(db.notices.c.id == notice_id, db.notices.c.test_phone.is_not(None))
                          .values(test_phone=""))
-        record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts})
+        record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts},
+               ward=kiosk["ward"])
     return {"id": notice_id, "state": new_state, **counts}
 
 
@@ -243,8 +245,20 @@ def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) ->
         conn.execute(k.update().where(k.c.id == kiosk["id"]).values(
             last_seen=moment, heartbeat=json.dumps(clean, ensure_ascii=False)))
         if previous is None or moment - previous > settings.offline_after_seconds:
-            record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")})
+            record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")},
+                   ward=kiosk["ward"])
     return {"ok": True, "server_time": iso(moment), "heartbeat_seconds": settings.heartbeat_seconds}
+
+
+def is_day(value) -> bool:
+    """True for an ISO calendar day as text, exactly: "2026-01-31" (no spaces, no 2026-13-45)."""
+    if not isinstance(value, str) or not DAY_RE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
@@ -254,8 +268,8 @@ def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
         raise InvalidInput("days must be a list of 1 to 62 daily totals")
     rows = []
     for entry in days:
-        if not isinstance(entry, dict) or not DAY_RE.match(str(entry.get("day", ""))):
-            raise InvalidInput("each day needs \"day\": \"YYYY-MM-DD\"")
+        if not isinstance(entry, dict) or not is_day(entry.get("day")):
+            raise InvalidInput("each day needs \"day\": \"YYYY-MM-DD\", a real calendar day without spaces")
         counts = {key: _count(entry, key) for key in ("requests", "requests_online", "help_tickets", "sms_parts")}
         if counts["requests_online"] > counts["requests"]:
             raise InvalidInput(f"{entry['day']}: requests_online is more than requests")
@@ -268,5 +282,5 @@ def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
                                    .values(updated_at=moment, **counts)).rowcount
             if not updated:
                 conn.execute(s.insert().values(kiosk_id=kiosk["id"], day=day, updated_at=moment, **counts))
-        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]})
+        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]}, ward=kiosk["ward"])
     return {"ok": True, "days": len(rows)}

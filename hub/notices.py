@@ -87,7 +87,8 @@ def count_between(engine: Engine, kiosk_ids: set[int], since: float, until: floa
 def check_text(text: str, settings: HubSettings, unaccented: bool = False) -> tuple[str, int]:
     """The cleaned text and its part count; InvalidInput if empty, too long or over max_parts."""
     text = clean_text(text)
-    if not text:
+    if not any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc") for ch in text):
+        # Only spaces, zero-width or control characters: a phone would show an empty SMS.
         raise InvalidInput("notice text is empty", "Nội dung thông báo đang trống")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"notice text is {len(text)} characters; at most {MAX_TEXT}",
@@ -226,7 +227,7 @@ def _insert(engine: Engine, notice: dict, kiosks: list[str] | None, actor: str, 
                 raise InvalidInput(f"at most {TEST_SENDS_PER_HOUR} test sends an hour",
                                    f"Mỗi giờ chỉ gửi thử được {TEST_SENDS_PER_HOUR} lần. Vui lòng thử lại sau.")
         if kiosks is None:
-            query = sa.select(k.c.id, k.c.name).where(k.c.revoked_at.is_(None))
+            query = sa.select(k.c.id, k.c.name, k.c.ward).where(k.c.revoked_at.is_(None))
             if allowed_kiosk_ids is not None:
                 query = query.where(k.c.id.in_(allowed_kiosk_ids))
             targets = conn.execute(query).all()
@@ -235,15 +236,16 @@ def _insert(engine: Engine, notice: dict, kiosks: list[str] | None, actor: str, 
         else:
             names = list(dict.fromkeys(n.strip() for n in kiosks))
             rows = {r.name: r for r in conn.execute(
-                sa.select(k.c.id, k.c.name, k.c.revoked_at).where(k.c.name.in_(names)))}
+                sa.select(k.c.id, k.c.name, k.c.ward, k.c.revoked_at).where(k.c.name.in_(names)))}
             unknown = [n for n in names if n not in rows]
+            if allowed_kiosk_ids is not None and any(n in unknown or rows[n].id not in allowed_kiosk_ids for n in names):
+                # One answer for another ward's kiosk and a name that does not exist: no probing.
+                raise InvalidInput("you may only send to your own kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
             if unknown:
                 raise NotFound(f"unknown kiosk: {', '.join(unknown)}", f"Không có kiosk: {', '.join(unknown)}")
             revoked = [n for n in names if rows[n].revoked_at is not None]
             if revoked:
                 raise InvalidInput(f"kiosk revoked: {', '.join(revoked)}", f"Kiosk đã bị thu hồi: {', '.join(revoked)}")
-            if allowed_kiosk_ids is not None and any(rows[n].id not in allowed_kiosk_ids for n in names):
-                raise InvalidInput("you may only send to your own kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
             targets = [rows[n] for n in names]
         notice_id = conn.execute(db.notices.insert().values(
             text=text, urgent=bool(urgent), group_code=code, unaccented=bool(unaccented), parts=parts,
@@ -255,12 +257,22 @@ def _insert(engine: Engine, notice: dict, kiosks: list[str] | None, actor: str, 
         conn.execute(k.update().where(k.c.id.in_([t.id for t in targets]))
                      .values(feed_version=k.c.feed_version + 1))
         db.tick_feed_clock(conn)
-        record(conn, actor, "notice.test" if test_phone else "notice.send",
-               {"id": notice_id, "kiosks": len(targets), "group": code or "TATCA", "urgent": bool(urgent),
-                "parts": parts, "at": at, "every": every, **({"replaces": replaces} if replaces else {})})
+        for ward, count in _per_ward(t.ward for t in targets).items():
+            record(conn, actor, "notice.test" if test_phone else "notice.send",
+                   {"id": notice_id, "kiosks": count, "group": code or "TATCA", "urgent": bool(urgent),
+                    "parts": parts, "at": at, "every": every, **({"replaces": replaces} if replaces else {})},
+                   ward=ward)
         if replaces:
             _cancel_in(conn, replaces, actor, allowed_kiosk_ids, moment, correction=notice_id)
     return {"id": notice_id}
+
+
+def _per_ward(wards) -> dict[str | None, int]:
+    """Kiosk count per ward (None: no ward), so each ward's audit shows only its own kiosks."""
+    counts: dict[str | None, int] = {}
+    for ward in wards:
+        counts[ward or None] = counts.get(ward or None, 0) + 1
+    return counts
 
 
 def _state(delivery_state: str, notice: dict, moment: float) -> str:
@@ -329,8 +341,11 @@ def _cancel_in(conn, notice_id: int, actor: str, kiosk_ids: set[int] | None, mom
     if changed:
         conn.execute(k.update().where(k.c.id.in_(changed)).values(feed_version=k.c.feed_version + 1))
         db.tick_feed_clock(conn)
-    record(conn, actor, "notice.cancel", {"id": notice_id, "kiosks": len(changed),
-                                          **({"correction": correction} if correction else {})})
+    wards = dict(conn.execute(sa.select(k.c.id, k.c.ward).where(k.c.id.in_(targets))).all())
+    changed_wards = _per_ward(wards[i] for i in changed)
+    for ward in _per_ward(wards.values()):
+        record(conn, actor, "notice.cancel", {"id": notice_id, "kiosks": changed_wards.get(ward, 0),
+                                              **({"correction": correction} if correction else {})}, ward=ward)
     return len(changed)
 
 

@@ -1,7 +1,7 @@
 """Software releases the hub offers its kiosks: `tdp hub release FILE`, the newest one in each
 heartbeat answer, its bytes for download, and how many kiosks run each version.
 
-Owns the `releases` table (migration 0003). Only the version number, file name, size and
+Owns the `releases` table (migration 0005). Only the version number, file name, size and
 SHA-256 go on the wire (hub/contract.py); kiosks check both before they install anything.
 """
 from __future__ import annotations

@@ -44,9 +44,22 @@ def build(engine: Engine, settings: HubSettings, kiosk_names: list[str], start: 
             "kiosks": rows, "wards": list(wards.values())}
 
 
-def period(days: int, today: date) -> tuple[date, date]:
-    """The last `days` days up to `today` (the ward's local day: hub.times.today), inclusive."""
+def period(days: int, today: date | None = None) -> tuple[date, date]:
+    """The last `days` days up to `today` (the console passes the ward's local day, hub.times.today;
+    default: this machine's date), inclusive."""
+    today = today or date.today()
     return today - timedelta(days=max(1, days) - 1), today
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """Text from outside (kiosk and ward names) as a cell a spreadsheet shows and never runs: text
+    starting like a formula gets a leading apostrophe. Numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _day(iso_day: str) -> str:
@@ -69,7 +82,7 @@ def xlsx(report: dict) -> bytes:
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in rows:
-            lead = [row["name"], row["ward"]] if first[0] == "Kiosk" else [row["ward"], row["kiosks"]]
+            lead = [safe_cell(row["name"]), safe_cell(row["ward"])] if first[0] == "Kiosk" else [safe_cell(row["ward"]), row["kiosks"]]
             sheet.append(lead + [row["requests"], row["requests_online"], round(row["online_share"], 4),
                                  ("Đạt" if row["meets_target"] else "Chưa đạt") if row["has_data"] else "Chưa có hồ sơ",
                                  row["help_tickets"], row["sms_parts"], row["sms_cost"]])

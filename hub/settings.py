@@ -13,8 +13,9 @@ class HubSettings:
     max_parts: int = 10                # a notice over this many SMS parts is refused
     price_per_part: int = 350          # VND per SMS part, for the cost shown while composing
     online_target: float = 0.8         # target share (0-1) of requests submitted online
-    login_max_failures: int = 5        # wrong passwords in a row before an official is locked out
-    lockout_minutes: int = 15          # length of that lockout, in minutes
+    login_max_failures: int = 5        # failed logins from one address before that address is locked out
+    account_max_failures: int = 20     # failed logins to one account (from any address) before it is locked
+    lockout_minutes: int = 15          # first lockout, in minutes; each repeat within a day doubles it
     session_hours: int = 12            # console session lifetime, in hours
     handout_lease_seconds: int = 120   # a notice handed out but never acknowledged is handed again after this
     max_body_bytes: int = 64 * 1024    # largest accepted API request body, in bytes

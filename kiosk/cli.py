@@ -17,6 +17,7 @@ from typing import Callable
 
 from hardware.errors import HardwareError
 from sms.errors import SmsError
+from sms.storage import SHORT_BUSY_TIMEOUT_MS
 
 from . import __version__, commands
 from kiosk.appliance.config import Config, load
@@ -45,7 +46,7 @@ class Context:
         """The shared SQLite store, opened and migrated on first use."""
         if self._store is None:
             from kiosk.appliance.store import open_store
-            self._store = open_store(self.config.storage.path)
+            self._store = open_store(self.config.storage.path, busy_timeout_ms=SHORT_BUSY_TIMEOUT_MS)
         return self._store
 
     @property

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -26,6 +28,14 @@ DEFAULT_MAX_ROWS = 20_000      # data rows; a residential group's list is a few 
 PREFIX_MATCH_MAX = 40          # header cells longer than this (folded) are titles, not headers
 PREFIX_MIN = 3                 # variants shorter than this ("ĐT", "Tổ") must match exactly
 MAX_EMPTY_RUN = 5_000          # stop a sheet after this many empty rows (formatted-but-empty tails)
+# Bounds on a file from outside, so one bad file cannot take the appliance's memory or minutes of
+# CPU (first boot imports unattended). A residential group's list is well under 1 MB.
+MAX_FILE_BYTES = 8 * 1024 * 1024        # the file as stored
+MAX_UNZIPPED_BYTES = 64 * 1024 * 1024   # every member of an .xlsx/.docx together, uncompressed
+MAX_ZIP_MEMBERS = 2_000
+MAX_ZIP_RATIO = 100                     # uncompressed/compressed, for members over ZIP_RATIO_FROM bytes
+ZIP_RATIO_FROM = 1024 * 1024            # (real sheets compress 5-20x; XML bombs 500x and more)
+MAX_CELLS = 2_000_000                   # cells read over all sheets and tables
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -82,7 +92,7 @@ def read_table(path: str | Path, columns: dict[str, list[str]], *, required: Ite
     """
     path = Path(path)
     required = list(required) or list(columns)
-    data = _read_bytes(path)
+    data = read_bounded(path)
     kind = _detect_format(path, data)
     matcher = _Matcher(columns)
     try:
@@ -160,18 +170,49 @@ class _Matcher:
                             else self.columns[k][0] for k in keys)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes if it is a regular file of at most `limit` bytes, else a one-line TableError.
+
+    A device, FIFO or folder (or a symlink to one, like /dev/zero) is refused before reading, and
+    opening never waits for a FIFO's writer."""
     try:
-        data = path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise TableError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise TableError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
         raise TableError(f"{path}: cannot read: {exc.strerror}") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise TableError(f"{path}: is a folder, not a file")
+        raise TableError(f"{path.name}: not a regular file (a device or pipe): copy the list into a file")
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise TableError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise TableError(f"{path.name}: over {limit // (1024 * 1024)} MB; a contact list is far smaller: "
+                         "split it or remove pictures and other sheets")
     if not data.strip():
         raise TableError(f"{path.name}: the file is empty")
     return data
+
+
+def _check_zip(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip that would expand into far more than a table (a "zip bomb"), before parsing it."""
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise TableError(f"{path.name}: {len(members):,} parts inside; not an ordinary spreadsheet or document")
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        raise TableError(f"{path.name}: expands to {total // (1024 * 1024):,} MB; at most "
+                         f"{MAX_UNZIPPED_BYTES // (1024 * 1024)} MB: remove pictures or split the list")
+    for member in members:
+        if member.file_size > ZIP_RATIO_FROM and member.file_size > MAX_ZIP_RATIO * max(1, member.compress_size):
+            raise TableError(f"{path.name}: {member.filename} expands {member.file_size // max(1, member.compress_size):,}"
+                             " times; a real table does not: open it in Excel/Word and save it again")
 
 
 def _detect_format(path: Path, data: bytes) -> str:
@@ -183,10 +224,12 @@ def _detect_format(path: Path, data: bytes) -> str:
                          "save it as .xlsx or .docx (or .csv) and import again")
     if data.startswith(_ZIP_MAGIC):
         try:
-            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            names = set(archive.namelist())
         except zipfile.BadZipFile:
             raise TableError(f"{path.name}: the file is damaged (not a complete .xlsx/.docx): "
                              "open it in Excel/Word and save it again") from None
+        _check_zip(path, archive)
         if "xl/workbook.xml" in names:
             return "xlsx"
         if "word/document.xml" in names:
@@ -316,8 +359,9 @@ def _collect(path: Path, kind: str, encoding: str, parts, matcher: _Matcher, req
     table: Table | None = None
     last_header: _Header | None = None
     partial: _Header | None = None
+    budget = [MAX_CELLS]
     for part_name, rows in parts:
-        rows = iter(rows)
+        rows = _within_budget(path, rows, budget)
         header, buffered = _find_header(rows, matcher, required)
         if header is not None:
             data = [(n, v) for n, v in buffered if n > header.row_index]
@@ -339,6 +383,16 @@ def _collect(path: Path, kind: str, encoding: str, parts, matcher: _Matcher, req
         for row in table.rows:
             row.part = ""
     return table
+
+
+def _within_budget(path: Path, rows, budget: list[int]):
+    """The rows, counting their cells against the file's shared budget (one TableError past it)."""
+    for number, values in rows:
+        budget[0] -= len(values)
+        if budget[0] < 0:
+            raise TableError(f"{path.name}: more than {MAX_CELLS:,} cells; a contact list is far smaller: "
+                             "remove unrelated sheets and columns")
+        yield number, values
 
 
 def _chain(first, rest):

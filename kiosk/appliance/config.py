@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import stat
 import tomllib
 import types
 import typing
@@ -269,10 +270,11 @@ def load(path: str | os.PathLike | None = None) -> Config:
         return Config()
     file = Path(chosen).expanduser()
     try:
-        with open(file, "rb") as handle:
-            raw = tomllib.load(handle)
+        raw = tomllib.loads(read_bounded(file).decode("utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{file}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     except OSError as exc:
@@ -280,6 +282,24 @@ def load(path: str | os.PathLike | None = None) -> Config:
     config = _build(Config, raw, str(file), "")
     config.source = str(file)
     return config
+
+
+MAX_CONFIG_BYTES = 256 * 1024
+
+
+def read_bounded(file: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; ConfigError for a device, FIFO or
+    folder (a symlink to /dev/zero would otherwise be read forever) or a file too large."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore the flag.
+    descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigError(f"{file}: not a regular file (a device, pipe or folder cannot be a config)")
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ConfigError(f"{file}: over {limit // 1024} KB; a config file is a few KB of TOML")
+    return data
 
 
 def from_dict(raw: dict, source: str = "(dict)") -> Config:

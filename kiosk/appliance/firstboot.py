@@ -139,34 +139,12 @@ def _chown(path: Path, uid: int | None, gid: int | None) -> None:
 
 def check_config(raw: dict, source: str) -> list[str]:
     """Problems that typing alone cannot catch, each naming the key; empty if the config is usable."""
-    from kiosk.directory.phone import InvalidPhone, normalise
-    problems = []
-    config = config_module.from_dict(raw, source)
-    try:
-        zoneinfo.ZoneInfo(config.site.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        problems.append(f'site.timezone: unknown time zone {config.site.timezone!r} (use "Asia/Ho_Chi_Minh")')
-    if config.printer.paper not in PAPER_MEDIA:
-        problems.append(f"printer.paper: {config.printer.paper!r} is not one of {', '.join(PAPER_MEDIA)}")
-    if config.printer.queue and not re.fullmatch(r"[A-Za-z0-9_\-]{1,127}", config.printer.queue):
-        problems.append(f"printer.queue: {config.printer.queue!r}: use letters, digits, - and _ only")
-    if config.hub.url and not re.match(r"^https?://[^/\s]+", config.hub.url):
-        problems.append(f"hub.url: {config.hub.url!r} must start with https://")
-    if config.ui.rotation not in (0, 90, 180, 270):
-        problems.append(f"ui.rotation: {config.ui.rotation} must be 0, 90, 180 or 270")
+    from kiosk.appliance.config_checks import problems
+    found = problems(config_module.from_dict(raw, source))
     storage = raw.get("storage", {}).get("path")
     if storage is not None and not storage.startswith("/"):
-        problems.append(f"storage.path: {storage!r} must be an absolute path on the appliance")
-    phones = [(f"relay.officials[{i}].phone", o.phone) for i, o in enumerate(config.relay.officials)]
-    phones += [("relay.group_leader_phone", config.relay.group_leader_phone),
-               ("relay.police_phone", config.relay.police_phone)]
-    for key, number in phones:
-        if number:
-            try:
-                normalise(number)
-            except InvalidPhone as exc:
-                problems.append(f"{key}: {exc}")
-    return problems
+        found.append(f"storage.path: {storage!r} must be an absolute path on the appliance")
+    return found
 
 
 def provision_config(boot: Path, root: Path, out: Outcome) -> config_module.Config | None:
@@ -415,7 +393,8 @@ LISTS = (("contacts.xlsx", "kiosk.directory.contacts", ("import_contacts", "impo
 
 def provision_lists(boot: Path, root: Path, out: Outcome, config, state: dict) -> None:
     """Import contacts.xlsx and volunteers.xlsx once per distinct file (by SHA-256)."""
-    wanted = [entry for entry in LISTS if (boot / entry[0]).is_file()]
+    # lexists: a list that is a symlink to a device is refused below, not silently skipped.
+    wanted = [entry for entry in LISTS if os.path.lexists(boot / entry[0])]
     if not wanted:
         out.add("lists", SKIPPED, "No contacts.xlsx or volunteers.xlsx on the boot partition.",
                 "Không có danh bạ (contacts.xlsx) hay danh sách tình nguyện viên (volunteers.xlsx).", boot)
@@ -425,12 +404,19 @@ def provision_lists(boot: Path, root: Path, out: Outcome, config, state: dict) -
                 "Chưa nhập danh sách: cần sửa tdp.toml trước.", boot)
         return
     from kiosk.appliance.store import open_store
+    from kiosk.tabular import read_bounded
     store_path = inside(root, config.storage.path)
     database = None
     try:
         for name, module_name, names, part in wanted:
             file = boot / name
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            try:
+                digest = hashlib.sha256(read_bounded(file)).hexdigest()
+            except TdpError as exc:
+                # One bad list must not stall first boot: say why on the boot partition, go on.
+                out.add(part, FAILED, f"{name} refused, nothing imported: {exc}",
+                        f"{name} bị từ chối, chưa nhập gì: {exc}", file)
+                continue
             if state.get(name) == digest:
                 out.add(part, UNCHANGED, f"{name} already imported.", f"{name} đã được nhập từ trước.", file)
                 continue

@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 
 from sms.gateway import SMS_MODULES
-from sms.storage import Database, Migration, StorageError
+from sms.storage import BUSY_TIMEOUT_MS, Database, Migration, StorageError
 
 from kiosk.errors import StoreError
 
@@ -46,10 +46,13 @@ def all_migrations() -> list[Migration]:
     return migrations
 
 
-def open_store(path: str | Path) -> Database:
-    """Open (creating if needed) the store at `path` and bring its schema up to date."""
+def open_store(path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+    """Open (creating if needed) the store at `path` and bring its schema up to date.
+
+    `busy_timeout_ms`: how long a write waits for another process's transaction before the
+    one-line "the store is busy, try again" (StoreError); commands pass SHORT_BUSY_TIMEOUT_MS."""
     try:
-        database = Database(path)
+        database = Database(path, busy_timeout_ms=busy_timeout_ms)
         database.migrate(all_migrations())
     except StorageError as exc:
         raise StoreError(str(exc)) from None

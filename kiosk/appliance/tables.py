@@ -14,11 +14,10 @@ import re
 from sms.storage import Database
 
 from kiosk.errors import InvalidInput
+from kiosk.files import spreadsheet_safe
 
 SECRET = re.compile(r"(_hash|^pin|_pin$|token|secret|passphrase)", re.IGNORECASE)
 MASKED = re.compile(r"citizen_id", re.IGNORECASE)
-# A text cell a spreadsheet would run as a formula ("=HYPERLINK(…)") is written as text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def tables(db: Database) -> list[dict]:
@@ -45,13 +44,6 @@ def rows(db: Database, table: str, limit: int | None = None) -> tuple[list[str],
     for row in store[table].rows_where(select=", ".join(f'"{c}"' for c in columns), limit=limit):
         kept.append({c: (_mask(v) if c in masked else v) for c, v in row.items()})
     return columns, kept
-
-
-def spreadsheet_safe(value):
-    """A value as a spreadsheet must take it: text that would start a formula gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def dump(db: Database, table: str, fmt: str = "csv", limit: int | None = None) -> str:

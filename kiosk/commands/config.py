@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from kiosk.appliance import config as config_module
 
@@ -20,6 +21,15 @@ def _show(ctx):
 
 
 def _check(ctx):
+    from kiosk.appliance.config_checks import problems
+    found = problems(ctx.config)
+    if found:
+        if ctx.json:
+            ctx.emit({"ok": False, "source": ctx.config.source, "problems": found}, "")
+        else:
+            for line in found:
+                print(f"tdp: {ctx.config.source}: {line}", file=sys.stderr)
+        return 1
     ctx.emit({"ok": True, "source": ctx.config.source}, f"config OK: {ctx.config.source}")
 
 

@@ -1,4 +1,4 @@
-"""`tdp hub serve|add-kiosk|revoke-kiosk|add-official|kiosks|notice …`: run and administer the hub.
+"""`tdp hub serve|add-kiosk|revoke-kiosk|official …|kiosks|notice …`: run and administer the hub.
 
 These run on the hub machine and only call `hub/` functions; the config supplies `[hub_server]`
 (database URL, port, heartbeat period) and `[sms]`/`[report]` (part limit, price, online target).
@@ -59,6 +59,25 @@ def _engine(ctx):
     return settings, ctx.hub_engine
 
 
+ACCOUNT_ACTIONS = {
+    "disable": "stop an account: no more logins, and its open sessions end now",
+    "enable": "let a disabled account log in again",
+    "unlock": "lift a login lockout of the account",
+    "reset-password": "set a new password (its open sessions end, its lockout is lifted)",
+    "logout": "end the account's console sessions on every browser",
+}
+
+
+def _official_options(p) -> None:
+    p.add_argument("--name", required=True, help="the official's full name")
+    p.add_argument("--role", required=True, choices=("ward", "group"))
+    p.add_argument("--kiosk", help="a group leader's kiosk")
+    p.add_argument("--ward", default="", help="a ward official's ward (empty: every kiosk, and account admin)")
+    p.add_argument("--password-stdin", action="store_true", required=True,
+                   help="read the password from standard input (never from the command line); at least "
+                        "10 characters and not a common one")
+
+
 def register(cli) -> None:
     grp = cli.group("hub", help="the officials' hub: web console and kiosk API")
     p = grp.command("serve", _hub_errors(_serve), help="run the hub (kiosk API + web console) with uvicorn")
@@ -71,14 +90,26 @@ def register(cli) -> None:
     p.add_argument("--sim", default="", help="the kiosk SIM's phone number (shown for the SMS fallback)")
     p = grp.command("revoke-kiosk", _hub_errors(_revoke_kiosk), help="revoke a kiosk's token", json=True)
     p.add_argument("name")
-    p = grp.command("add-official", _hub_errors(_add_official), help="create a console account", json=True)
+    p = grp.command("add-official", _hub_errors(_add_official), help="create a console account "
+                    "(the same as `official add`)", json=True)
     p.add_argument("--login", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--role", required=True, choices=("ward", "group"))
-    p.add_argument("--kiosk", help="a group leader's kiosk")
-    p.add_argument("--ward", default="", help="a ward official's ward (empty: every kiosk)")
-    p.add_argument("--password-stdin", action="store_true", required=True,
-                   help="read the password from standard input (never from the command line)")
+    _official_options(p)
+    official = grp.group("official", help="console accounts: add, list, disable, enable, unlock, "
+                                          "reset-password, logout")
+    p = official.command("add", _hub_errors(_add_official), help="create a console account", json=True)
+    p.add_argument("login", help="login name: letters, digits, '.', '_' or '-'")
+    _official_options(p)
+    official.command("list", _hub_errors(_official_list), help="every account with its scope and state",
+                     json=True)
+    for action, helptext in ACCOUNT_ACTIONS.items():
+        p = official.command(action, _hub_errors(functools.partial(_official_action, action)), help=helptext,
+                             json=True)
+        p.add_argument("login", metavar="NAME", help="the official's login")
+        if action == "reset-password":
+            p.add_argument("--password-stdin", action="store_true", required=True,
+                           help="read the new password from standard input (never from the command line)")
+    p = grp.command("audit", _hub_errors(_audit), help="the audit log, newest first", json=True)
+    p.add_argument("--limit", type=int, default=200, help="at most this many rows (default 200)")
     p = grp.command("release", _hub_errors(_release), json=True,
                     help="offer a tdp-kiosk wheel/sdist to every kiosk: each fetches it and upgrades at night")
     p.add_argument("file", metavar="FILE")
@@ -142,6 +173,46 @@ def _release(ctx):
              f"release {row['version']} offered ({row['size']} bytes, sha256 {row['sha256'][:12]}…); kiosks fetch it "
              f"on their next sync and install it at night. Now running: "
              + (", ".join(f"{v} on {n}" for v, n in counts) or "no kiosks yet"))
+
+
+def _official_list(ctx):
+    from hub import admin
+    settings, engine = _engine(ctx)
+    rows = admin.list_officials(engine)
+
+    def text():
+        if not rows:
+            return "no officials yet (tdp hub official add LOGIN …)"
+        return "\n".join(f"{r['login']:<20} {r['role']:<5} {r['kiosk'] or r['ward'] or '(every kiosk)':<24} "
+                         f"{'DISABLED' if r['disabled'] else 'locked until ' + r['locked_until'] if r['locked_until'] else 'active'}"
+                         f", {r['sessions']} session(s)" for r in rows)
+    ctx.emit(rows, text)
+
+
+def _official_action(action, ctx):
+    from hub import admin
+    password = sys.stdin.readline().rstrip("\r\n") if action == "reset-password" else None
+    settings, engine = _engine(ctx)
+    login, actor = ctx.args.login, _actor()
+    if action == "reset-password":
+        result = admin.reset_password(engine, login, password, actor=actor)
+    else:
+        result = {"disable": admin.disable_official, "enable": admin.enable_official, "unlock": admin.unlock_official,
+                  "logout": admin.logout_official}[action](engine, login, actor=actor)
+    lines = {"disable": f"official {login} disabled; {result.get('sessions_ended', 0)} session(s) ended",
+             "enable": f"official {login} enabled",
+             "unlock": f"official {login} unlocked" + ("" if result.get("was_locked") else " (was not locked)"),
+             "reset-password": f"password of {login} changed; {result.get('sessions_ended', 0)} session(s) ended",
+             "logout": f"official {login} logged out; {result.get('sessions_ended', 0)} session(s) ended"}
+    ctx.emit(result, lines[action])
+
+
+def _audit(ctx):
+    from hub import admin
+    settings, engine = _engine(ctx)
+    rows = admin.audit_log(engine, limit=max(1, min(ctx.args.limit, 100_000)))
+    ctx.emit(rows, lambda: "\n".join(f"{r['at']}  {r['actor']:<24} {r['action']:<24} {r['detail']}" for r in rows)
+             or "the audit log is empty")
 
 
 def _kiosks(ctx):

@@ -12,7 +12,7 @@ def register(cli) -> None:
     decoder = group.command("decode", _decode, json=True,
                             help="decode a PDU as read from the modem (AT+CMGR / +CMT), for field debugging")
     decoder.add_argument("hex", nargs="+", metavar="HEX",
-                         help="the PDU in hex, SMSC information first (spaces between octets are ignored)")
+                         help="the PDU in hex, SMSC information first (spaces and line breaks anywhere are ignored)")
     segmenter = group.command("segments", _segments, json=True,
                               help="show the encoding, part count and each part's text before sending")
     segmenter.add_argument("text", metavar="TEXT", help="the message text")
@@ -21,7 +21,8 @@ def register(cli) -> None:
 
 
 def _decode(ctx):
-    message = decode("".join(ctx.args.hex))
+    # Pasted PDUs come with spaces, tabs or line breaks between octets, in one argument or several.
+    message = decode("".join("".join(ctx.args.hex).split()))
     ctx.emit(message.as_dict(), lambda: _describe(message))
 
 

@@ -8,6 +8,7 @@ transaction; every invalid row is reported with its row number and reason and wr
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from kiosk.directory import residents as directory
 from kiosk.directory import phone as phones
 from kiosk.directory.residents import Consent
 from kiosk.errors import InvalidInput, NotFound
+from kiosk.files import spreadsheet_safe, write_atomic
 from kiosk.tabular import DEFAULT_MAX_ROWS, Row, read_table
 from kiosk.text import clean, fold
 
@@ -242,15 +244,17 @@ def _write_rejects(path: Path, headers: list[str], report: ImportReport, fallbac
 
 
 def _write_csv(target: Path, headers: list[str], rejects: list[Reject]) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
     width = max([len(headers)] + [len(r.original) for r in rejects])
     names = list(headers) + [""] * (width - len(headers))
-    with open(target, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Dòng (row)", "Lý do (reason)", *names])
-        for r in rejects:
-            writer.writerow([r.row, r.reason, *r.original])
-    return target
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(["Dòng (row)", "Lý do (reason)", *[spreadsheet_safe(n) for n in names]])
+    for r in rejects:
+        writer.writerow([r.row, spreadsheet_safe(r.reason), *[spreadsheet_safe(v) for v in r.original]])
+    try:
+        return write_atomic(target, "\ufeff" + handle.getvalue())
+    except InvalidInput as exc:
+        raise OSError(str(exc)) from None
 
 
 def export_contacts(db: Database, path: str | Path, *, group: str | None = None, title: str = "") -> dict:
@@ -269,7 +273,7 @@ def export_contacts(db: Database, path: str | Path, *, group: str | None = None,
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Danh sách"
-    sheet.append([title or "DANH SÁCH LIÊN HỆ NHẬN TIN NHẮN SMS"])
+    sheet.append([spreadsheet_safe(title) or "DANH SÁCH LIÊN HỆ NHẬN TIN NHẮN SMS"])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(EXPORT_HEADERS))
     sheet["A1"].font = Font(bold=True, size=13)
     sheet["A1"].alignment = Alignment(horizontal="center")
@@ -284,15 +288,14 @@ def export_contacts(db: Database, path: str | Path, *, group: str | None = None,
         exported += 1
         # A name with a separator in it would split on re-import, so such a group goes by its code.
         groups = [names.get(c, c) if not _GROUP_SEPARATORS.search(names.get(c, c)) else c for c in resident["groups"]]
-        sheet.append([exported, resident["full_name"], resident["role"], ", ".join(groups),
-                      phones.national(resident["phone"]), resident["address"] or "",
-                      "Có" if resident["consent"] else "Không"])
+        # Names, roles and addresses come from residents' SMS and imported files: never formulas.
+        sheet.append([exported, spreadsheet_safe(resident["full_name"]), spreadsheet_safe(resident["role"]),
+                      spreadsheet_safe(", ".join(groups)), phones.national(resident["phone"]),
+                      spreadsheet_safe(resident["address"] or ""), "Có" if resident["consent"] else "Không"])
     for letter, width in zip("ABCDEFG", (6, 28, 22, 30, 16, 34, 16)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A4"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        workbook.save(path)
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    write_atomic(path, buffer.getvalue())     # a full disk keeps the previous list
     return {"file": str(path), "exported": exported, "without_phone": len(residents) - exported}

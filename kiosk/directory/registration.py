@@ -149,7 +149,7 @@ def send_code(db: Database, phone: str, *, code: str | None = None, limits: OtpL
         verification_id = cursor.lastrowid
         # Urgent: the resident is standing at the kiosk waiting for it, quiet hours or not.
         outbox.enqueue(db, e164, f"Ma xac nhan TDP: {code}. Hieu luc {CODE_MINUTES} phut. "
-                                 f"Khong chia se ma nay.", priority="urgent",
+                                 f"Khong chia se ma nay.", priority="urgent", kind="direct",
                        key=f"otp:{verification_id}", source="registration")
     return verification_id
 

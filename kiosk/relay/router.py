@@ -94,7 +94,8 @@ def send(db: Database, config: Config, message: InboundMessage, replies: list[Re
                    at=now)
             continue
         try:
-            outbox.enqueue(db, reply.to, text, priority="urgent" if reply.urgent else "normal",
+            # Direct: it answers someone who just wrote, so it goes out in quiet hours too.
+            outbox.enqueue(db, reply.to, text, priority="urgent" if reply.urgent else "normal", kind="direct",
                            key=f"sms-reply:{message.id}:{index}", max_parts=config.sms.max_parts, source="relay")
         except SmsError as exc:
             record(db, sender, "SMS", "error", "not_queued", f"{reply.kind}: {exc}", at=now)

@@ -8,11 +8,14 @@ the same charts with reportlab. Shares are fractions 0-1 in the data; files show
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from kiosk.errors import InvalidInput
+from kiosk.files import spreadsheet_safe, write_atomic
 
 TITLE = "BÁO CÁO KẾT QUẢ HỖ TRỢ NGƯỜI DÂN THỰC HIỆN THỦ TỤC HÀNH CHÍNH TRỰC TUYẾN"
 WEEKLY_TITLE = "II. Tỷ lệ hồ sơ trực tuyến theo tuần so với chỉ tiêu"
@@ -116,25 +119,29 @@ def write(report: dict, path: str | Path) -> Path:
         raise InvalidInput(f"cannot write '{path.name}': the report file must end in .xlsx, .csv or .pdf")
     if not path.parent.exists():
         raise InvalidInput(f"folder {path.parent} does not exist")
-    writers[path.suffix.lower()](report, path)
-    return path
+    buffer = io.BytesIO()
+    writers[path.suffix.lower()](report, buffer)
+    # Rendered in memory, then swapped in whole: a full disk keeps the previous report.
+    return write_atomic(path, buffer.getvalue())
 
 
-def write_csv(report: dict, path: Path) -> None:
+def write_csv(report: dict, out: BinaryIO) -> None:
     """UTF-8 with a BOM so Excel opens the Vietnamese text correctly; sections separated by blank rows."""
-    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-        out = csv.writer(handle)
-        for line in heading_lines(report):
-            out.writerow([line])
-        for section in sections(report):
-            out.writerow([])
-            out.writerow([section.title])
-            out.writerow(section.headers)
-            for row in section.rows:
-                out.writerow([_text(v) for v in row])
+    handle = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+    writer = csv.writer(handle)
+    for line in heading_lines(report):
+        writer.writerow([spreadsheet_safe(line)])
+    for section in sections(report):
+        writer.writerow([])
+        writer.writerow([section.title])
+        writer.writerow(section.headers)
+        for row in section.rows:
+            writer.writerow([spreadsheet_safe(_text(v)) for v in row])
+    handle.flush()
+    handle.detach()
 
 
-def write_xlsx(report: dict, path: Path) -> None:
+def write_xlsx(report: dict, out: BinaryIO) -> None:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, LineChart, Reference
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -146,7 +153,7 @@ def write_xlsx(report: dict, path: Path) -> None:
     thin = Side(style="thin", color="999999")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     for n, line in enumerate(heading_lines(report), 1):
-        sheet.cell(n, 1, line).font = Font(bold=n != 2, size=14 if n == 3 else 11)
+        sheet.cell(n, 1, spreadsheet_safe(line)).font = Font(bold=n != 2, size=14 if n == 3 else 11)
         sheet.merge_cells(start_row=n, start_column=1, end_row=n, end_column=6)
         sheet.cell(n, 1).alignment = Alignment(horizontal="center", wrap_text=n == 3)
     sheet.row_dimensions[3].height = 36
@@ -164,7 +171,7 @@ def write_xlsx(report: dict, path: Path) -> None:
         for values in section.rows:
             row_at += 1
             for col, value in enumerate(values, 1):
-                cell = sheet.cell(row_at, col, float(value) if isinstance(value, Pct) else value)
+                cell = sheet.cell(row_at, col, float(value) if isinstance(value, Pct) else spreadsheet_safe(value))
                 cell.border = box
                 if isinstance(value, Pct):
                     cell.number_format = "0.0%"
@@ -202,7 +209,7 @@ def write_xlsx(report: dict, path: Path) -> None:
     sheet.cell(row_at + 1, 5, "(Ký, ghi rõ họ tên)").font = Font(italic=True, size=9)
     sheet.page_setup.orientation, sheet.page_setup.fitToWidth = "portrait", 1
     sheet.print_title_rows = "1:4"
-    book.save(path)
+    book.save(out)
 
 
 def weekly_chart(report: dict, width: float, height: float):
@@ -274,7 +281,7 @@ def satisfaction_chart(report: dict, width: float, height: float):
     return drawing
 
 
-def write_pdf(report: dict, path: Path) -> None:
+def write_pdf(report: dict, out: BinaryIO) -> None:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -288,7 +295,7 @@ def write_pdf(report: dict, path: Path) -> None:
     title = ParagraphStyle("title", fontName=bold, fontSize=13, leading=16, alignment=1)
     centre = ParagraphStyle("centre", fontName=regular, fontSize=10, leading=13, alignment=1)
     section_style = ParagraphStyle("section", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
-    doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=18 * mm, rightMargin=15 * mm, topMargin=15 * mm,
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=TITLE, author=report["ward"])
     lines = heading_lines(report)
     story = [Paragraph(lines[0], head), Paragraph(lines[1], body), Spacer(1, 6 * mm),

@@ -54,7 +54,7 @@ def test_the_notice_page_shows_answer_counts_and_refusals_only(client, engine, s
     notice_id = notices.send(engine, settings, "Bác có dự họp không?", kiosks=["k1", "k2"])["id"]
     for name, body in [("k1", {"state": "done", "recipients": 3, "sent": 3, "answers": {"C": 2, "K": 1}}),
                        ("k2", {"state": "refused", "recipients": 4, "detail": "monthly SMS budget reached"})]:
-        kiosk = {"id": db_id(engine, name), "name": name}
+        kiosk = {"id": db_id(engine, name), "name": name, "ward": "Phường Demo"}
         feed.report(engine, kiosk, notice_id, body)
     page = client.get(f"/notices/{notice_id}").text
     assert re.search(r'data-answer="C"><td[^>]*>C</td><td[^>]*>2<', page)

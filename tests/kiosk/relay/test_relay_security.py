@@ -207,3 +207,15 @@ def test_the_handler_survives_a_bug_below_it_and_records_it(relay_ward, relay_co
     assert relay_ward.scalar("SELECT handler_error FROM inbox_messages") is None
     assert relay_ward.query_one("SELECT outcome, reason, detail FROM relay_audit") == {
         "outcome": "error", "reason": "handler_error", "detail": "ZeroDivisionError"}
+
+
+def test_replies_go_out_in_quiet_hours_while_the_broadcast_waits(relay_ward, relay_config):
+    relay_config.relay.confirm_above = 50
+    night = datetime(2026, 12, 3, 16, 30, tzinfo=timezone.utc)  # 23:30 in Hà Nội
+    run(relay_ward, relay_config, OFFICIAL, "TB 2468 HPN Hop to sang mai", now=night)
+    claimed = []
+    while (part := outbox.claim_next(relay_ward, "w1", now=night)) is not None:
+        claimed.append(part.recipient)
+        outbox.mark_sent(relay_ward, part.id, len(claimed), "w1", now=night)
+    assert claimed == [OFFICIAL]  # "Da gui TB…" at once; the three members' notice waits for 06:00
+    assert len(outbox.messages(relay_ward, key_prefix="relay:1:")) == 3

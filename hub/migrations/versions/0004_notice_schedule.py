@@ -1,14 +1,14 @@
 """Scheduled and recurring notices (a local time each kiosk reads in its own timezone, a repeat),
 questions, and per-kiosk question counts and refusal reasons on deliveries.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

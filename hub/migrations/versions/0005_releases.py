@@ -1,14 +1,14 @@
 """Software releases offered to the kiosks (`tdp hub release FILE`): the package itself is kept in
 the database so every hub process (and a PostgreSQL-backed hub) serves the same bytes.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
