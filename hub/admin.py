@@ -206,6 +206,7 @@ def disable_official(engine: Engine, login: str, *, actor: str = "cli") -> dict:
     def change(conn, row):
         if row["disabled_at"] is None:
             conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(disabled_at=db.now()))
+        auth.forget_devices(conn, row["id"])
         return {"disabled": True, "sessions_ended": auth.end_sessions(conn, row["id"])}
     return _account_change(engine, login, "official.disable", actor, change)
 
@@ -232,6 +233,7 @@ def reset_password(engine: Engine, login: str, password: str, *, actor: str = "c
     def change(conn, row):
         conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(password_hash=password_hash))
         auth.unlock(conn, row["id"])
+        auth.forget_devices(conn, row["id"])
         return {"sessions_ended": auth.end_sessions(conn, row["id"])}
     return _account_change(engine, login, "official.reset_password", actor, change)
 

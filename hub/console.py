@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 SESSION_COOKIE = "tdp_session"
 LOGIN_CSRF_COOKIE = "tdp_login_csrf"
+DEVICE_COOKIE = "tdp_device"
 SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
                     # A phone shared in the family must not show the list again through Back after logout.
@@ -136,16 +137,20 @@ async def login_submit(request: Request):
                                               "error": "Trang đăng nhập đã mở quá lâu, vui lòng thử lại."}, 403)
     try:
         official = await run_in_threadpool(auth.login, hub.engine, hub.settings, login_name,
-                                           str(form.get("password", "")), request.client.host if request.client else "")
+                                           str(form.get("password", "")), request.client.host if request.client else "",
+                                           request.cookies.get(DEVICE_COOKIE))
     except auth.LoginRefused as exc:
         await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": exc.reason}, exc.official)
         return render(request, "login.html", {**context, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
                                               "error": str(exc).capitalize()}, 401)
     token, _ = await run_in_threadpool(auth.open_session, hub.engine, hub.settings, official["id"])
+    device = await run_in_threadpool(auth.remember_device, hub.engine, official["id"], request.cookies.get(DEVICE_COOKIE))
     await _audit(request, official["login"], "console.login", {}, official)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                         max_age=hub.settings.session_hours * 3600)
+    response.set_cookie(DEVICE_COOKIE, device, httponly=True, samesite="strict", secure=_secure(request),
+                        max_age=auth.DEVICE_DAYS * 86400)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 

@@ -161,7 +161,7 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                            "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
                            "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or "",
                            **({NOTICE_TEST_PHONE: r["test_phone"]} if r["test_phone"] else {})} for r in rows]
-                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk["ward"])
+                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk.get("ward"))
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
 
 
@@ -208,7 +208,7 @@ def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
             conn.execute(db.notices.update().where(db.notices.c.id == notice_id, db.notices.c.test_phone.is_not(None))
                          .values(test_phone=""))
         record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts},
-               ward=kiosk["ward"])
+               ward=kiosk.get("ward"))
     return {"id": notice_id, "state": new_state, **counts}
 
 
@@ -246,7 +246,7 @@ def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) ->
             last_seen=moment, heartbeat=json.dumps(clean, ensure_ascii=False)))
         if previous is None or moment - previous > settings.offline_after_seconds:
             record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")},
-                   ward=kiosk["ward"])
+                   ward=kiosk.get("ward"))
     return {"ok": True, "server_time": iso(moment), "heartbeat_seconds": settings.heartbeat_seconds}
 
 
@@ -282,5 +282,5 @@ def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
                                    .values(updated_at=moment, **counts)).rowcount
             if not updated:
                 conn.execute(s.insert().values(kiosk_id=kiosk["id"], day=day, updated_at=moment, **counts))
-        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]}, ward=kiosk["ward"])
+        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]}, ward=kiosk.get("ward"))
     return {"ok": True, "days": len(rows)}

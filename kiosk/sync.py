@@ -307,7 +307,8 @@ class Sync:
         group = notice.get("group") or directory.EVERYONE_CODE
         if notice.get(contract.NOTICE_TEST_PHONE):
             return self._apply_test(notice_id, notice)
-        if notice.get("at") or notice.get("every") or notice.get("ask"):
+        # A time, a repeat, a question or {fields} to fill from the directory: kiosk/notices/schedule.py.
+        if notice.get("at") or notice.get("every") or notice.get("ask") or "{" in str(notice.get("text", "")):
             return self._schedule(notice_id, notice, group)
         relayed = self._relayed_copy(notice_id, notice["text"], group)
         if relayed is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.appliance.backup import MARKER_NAME, NAME_RE, STICK_FOLDER, SUFFIX, BackupError, BackupInfo, info_of
+from kiosk.appliance.backup_file import MARKER_NAME, NAME_RE, STICK_FOLDER, SUFFIX, BackupError, BackupInfo, info_of
 
 BY_LABEL = Path("/dev/disk/by-label")
 SAFETY_KINDS = ("pre-upgrade", "pre-restore")

@@ -206,8 +206,9 @@ class HubServer:
     port: int = setting(8080, "TCP port `tdp hub serve` listens on.")
     heartbeat_seconds: int = setting(30, "Seconds between kiosk heartbeats.")
     offline_after_missed: int = setting(3, "Missed heartbeats after which a kiosk counts as offline.")
-    login_max_failures: int = setting(5, "Wrong console passwords in a row before the account is locked.")
-    lockout_minutes: int = setting(15, "Console lockout length in minutes after too many wrong passwords.")
+    login_max_failures: int = setting(5, "Failed console logins from one address before that address is locked out.")
+    account_max_failures: int = setting(20, "Failed console logins to one account, from any address, before the account is locked (known browsers still get in).")
+    lockout_minutes: int = setting(15, "First console lockout in minutes; each repeat within a day doubles it.")
 
 
 @dataclass

@@ -328,11 +328,6 @@ def audience(db: Database, group: str | None = None, *, per_household: bool = Fa
     return [{k: v for k, v in row.items() if k != "is_head"} for row in by_phone.values()]
 
 
-def consent_withdrawals(db: Database, since: str, until: str) -> int:
-    """How many consent withdrawals were recorded in [since, until) (UTC stamps)."""
-    return db.scalar("SELECT COUNT(*) FROM consent_log WHERE given = 0 AND at >= ? AND at < ?", (since, until)) or 0
-
-
 def registered_households(db: Database) -> int:
     """Households with at least one active consenting member (a resident without one counts alone)."""
     return db.scalar("""SELECT COUNT(DISTINCT COALESCE('h' || household_id, 'r' || id)) FROM residents

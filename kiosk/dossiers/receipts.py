@@ -29,6 +29,7 @@ from kiosk.dossiers import tracking
 from kiosk.appliance.config import Config
 from kiosk.clock import utc_stamp
 from kiosk.errors import InvalidInput
+from kiosk.files import write_atomic
 from kiosk import clock
 
 MIGRATIONS = [
@@ -152,13 +153,8 @@ def render_receipt(db: Database, config: Config, raw_code: str, fmt: str = "pdf"
 
 
 def render_to_file(data: bytes, out: str | Path) -> Path:
-    path = Path(out).expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
-    return path
+    """Write a rendered receipt to `out` whole (kiosk.files.write_atomic)."""
+    return write_atomic(out, data)
 
 
 def kept_dir(config: Config) -> Path:

@@ -38,7 +38,7 @@ from kiosk.relay import texts
 from kiosk.relay.texts import Reply
 from kiosk.text import clean, fold
 
-OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN", *sms_commands.COMMANDS)
+OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", *sms_commands.COMMANDS, "XN")  # XN last: it has no PIN
 CODE_ALPHABET = "ACEFHJKMNPRTUVWXY3479"  # none of 0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, 6/G: 21**6 = 86 million codes
 CODE_LENGTH = 6
 _CODE_TRIES = 20
@@ -151,7 +151,7 @@ class Relay:
         if command == "TT":
             return self._status(official, sender)
         if command in sms_commands.COMMANDS:  # HG/HH: scheduled notices (kiosk/notices/sms_commands.py)
-            return [Reply(sender, t) for t in sms_commands.handle(self, official, sender, command, args)]
+            return [Reply(sender, t, kind=k) for t, k in sms_commands.handle(self, official, sender, command, args)]
         return self._groups(official, sender)
 
     # -- commands ---------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_an_official_of_ward_a_finds_nothing_of_ward_b_on_any_route(app, engine,
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/kiosks").text).group(1)
     walked, seen = set(), []
     params = {"notice_id": list(two_wards.values()), "action": ["disable", "add", "reset-password"],
-              "version": ["0.2.0"]}
+              "version": ["0.2.0", "..%2f..%2fetc%2fpasswd"]}
     for route in app.routes:
         if isinstance(route, Mount):
             continue
