@@ -70,7 +70,7 @@ class Sms:
     send_timeout_seconds: float = setting(60.0, "Longest wait for the modem to accept one part (AT+CMGS), in seconds.")
     recovery_seconds: float = setting(2.0, "Pause before the first modem recovery step, in seconds; later steps wait 5x and 15x, a dead modem 150x.")
     incomplete_after_minutes: float = setting(10.0, "Minutes to wait for the missing parts of a received message before delivering it flagged incomplete.")
-    retention_days: float = setting(30.0, "Days finished outbox messages and handled inbox messages are kept before the gateway purges them (personal data); 0 keeps them forever.")
+    retention_days: float = setting(40.0, "Days finished outbox messages and handled inbox messages are kept before the gateway purges them (personal data); at least 31 keeps the whole month the SMS budget counts; 0 keeps them forever.")
 
 
 @dataclass
