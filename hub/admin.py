@@ -258,3 +258,10 @@ def list_officials(engine: Engine) -> list[dict]:
     return [{"login": r["login"], "name": r["name"], "role": r["role"], "ward": r["ward"], "kiosk": r["kiosk"],
              "disabled": r["disabled_at"] is not None, "locked_until": iso(locks[r["id"]]),
              "sessions": int(r["sessions"])} for r in rows]
+
+
+def official_names(engine: Engine) -> dict[str, str]:
+    """{login: full name} of every official, so the console says who did what by name."""
+    o = db.officials
+    with db.read(engine) as conn:
+        return {r.login: r.name for r in conn.execute(sa.select(o.c.login, o.c.name))}

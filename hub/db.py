@@ -97,6 +97,12 @@ notices = sa.Table(
     sa.Column("at_local", sa.String(16)),
     sa.Column("every", sa.String(5), nullable=False, server_default=""),
     sa.Column("ask", sa.String(200), nullable=False, server_default=""),
+    # The Compose form's one-time token: a second post of the same form finds this notice.
+    sa.Column("form_token", sa.String(64), unique=True),
+    # A correction names the notice it replaces (that one is cancelled when this is sent).
+    sa.Column("replaces", sa.Integer),
+    # A test send goes only to this phone (the official's own, typed for this one send).
+    sa.Column("test_phone", sa.String(20)),
 )
 
 deliveries = sa.Table(
