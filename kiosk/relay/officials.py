@@ -29,6 +29,7 @@ from sms import outbox
 from sms.segments import SegmentError, segment
 from sms.storage import Database, Migration
 
+from hub import contract
 from kiosk.appliance.config import Config, Official
 from kiosk.directory import phone as phones
 from kiosk.directory import residents as directory
@@ -193,6 +194,12 @@ class Relay:
                           kind="refusal")]
         everyone = group_code == directory.EVERYONE_CODE
         recipients = directory.recipients(self.db, None if everyone else group_code)
+        since = (self.now - timedelta(hours=contract.RELAY_MATCH_HOURS)).isoformat(timespec="seconds")
+        if notices.find_same(self.db, text, group_code, source="hub", since=since):
+            # The hub's copy of this notice already reached this kiosk and its residents: the
+            # official's SMS fallback must not send it a second time.
+            self.audit(sender, official.name, command, "refused", "already_from_hub", f"group {group_code}")
+            return [Reply(sender, texts.ALREADY_FROM_HUB.format(group=group_code), kind="refusal")]
         if not urgent:
             try:
                 budget.check(self.db, self.config, parts * len(recipients), self.now)
