@@ -67,7 +67,7 @@ def take(config, kind: str = "manual", *, destination: Path | None = None, now: 
         raise BackupError(f"unknown backup kind {kind!r} (one of {', '.join(KINDS)})")
     store = Path(config.storage.path).expanduser()
     data_dir = store.parent
-    place = backup_places.find(config) if destination is None else backup_places.Place(destination, "folder")
+    place = backup_places.destination(config) if destination is None else backup_places.Place(destination, "folder")
     try:
         if not place.folder.is_dir():
             place.folder.mkdir(parents=True)

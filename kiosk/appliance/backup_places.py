@@ -81,7 +81,7 @@ def fallback_folder(config) -> Path:
     return Path(config.backup.folder).expanduser() if config.backup.folder else config.storage.data_dir / "backups"
 
 
-def find(config) -> Place:
+def destination(config) -> Place:
     stick = find_stick(config)
     if stick is not None:
         return Place(stick / STICK_FOLDER, "usb")

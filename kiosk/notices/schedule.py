@@ -201,7 +201,7 @@ def _group_code(db: Database, group: str | None, strict: bool) -> str:
     if group is None or fold(group) in directory.EVERYONE:
         return directory.EVERYONE_CODE
     try:
-        return directory.find_group(db, group)["code"]
+        return directory.get_group(db, group)["code"]
     except NotFound:
         if strict:
             raise

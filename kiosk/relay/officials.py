@@ -163,7 +163,7 @@ class Relay:
             if fold(candidate) in directory.EVERYONE:
                 return directory.EVERYONE_CODE, k
             try:
-                return directory.find_group(self.db, candidate)["code"], k
+                return directory.get_group(self.db, candidate)["code"], k
             except NotFound:
                 continue
         return None, 0

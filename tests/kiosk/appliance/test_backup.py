@@ -251,4 +251,4 @@ def test_a_stick_found_by_its_label(store, configured, tmp_path, monkeypatch):
     (labels / "TDP-BACKUP").symlink_to("/dev/sda1")
     monkeypatch.setattr(backup_places, "BY_LABEL", labels)
     monkeypatch.setattr(backup_places, "_mounts", lambda: {str(mount): "/dev/sda1"})
-    assert backup_places.find(configured) == backup_places.Place(mount / backup.STICK_FOLDER, "usb")
+    assert backup_places.destination(configured) == backup_places.Place(mount / backup.STICK_FOLDER, "usb")

@@ -135,7 +135,7 @@ def test_rejection_needs_a_reason_a_confirmation_and_a_senior_or_official(store)
 
 def test_a_new_volunteer_may_not_reject_until_given_a_desk_role(store):
     people.add(store, people.NewVolunteer("Tổ Trưởng", "0987000003", role="leader"))
-    assert people.find(store, "Tổ Trưởng")["desk_role"] == "volunteer"
+    assert people.get_by_name_or_phone(store, "Tổ Trưởng")["desk_role"] == "volunteer"
     assert people.may_reject(store, "Tổ Trưởng") is False
     people.set_desk_role(store, "0987000003", "senior")
     assert people.may_reject(store, "Tổ Trưởng") is True
