@@ -206,6 +206,7 @@ def disable_official(engine: Engine, login: str, *, actor: str = "cli") -> dict:
     def change(conn, row):
         if row["disabled_at"] is None:
             conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(disabled_at=db.now()))
+        auth.forget_devices(conn, row["id"])
         return {"disabled": True, "sessions_ended": auth.end_sessions(conn, row["id"])}
     return _account_change(engine, login, "official.disable", actor, change)
 
@@ -232,6 +233,7 @@ def reset_password(engine: Engine, login: str, password: str, *, actor: str = "c
     def change(conn, row):
         conn.execute(db.officials.update().where(db.officials.c.id == row["id"]).values(password_hash=password_hash))
         auth.unlock(conn, row["id"])
+        auth.forget_devices(conn, row["id"])
         return {"sessions_ended": auth.end_sessions(conn, row["id"])}
     return _account_change(engine, login, "official.reset_password", actor, change)
 
@@ -256,3 +258,10 @@ def list_officials(engine: Engine) -> list[dict]:
     return [{"login": r["login"], "name": r["name"], "role": r["role"], "ward": r["ward"], "kiosk": r["kiosk"],
              "disabled": r["disabled_at"] is not None, "locked_until": iso(locks[r["id"]]),
              "sessions": int(r["sessions"])} for r in rows]
+
+
+def official_names(engine: Engine) -> dict[str, str]:
+    """{login: full name} of every official, so the console says who did what by name."""
+    o = db.officials
+    with db.read(engine) as conn:
+        return {r.login: r.name for r in conn.execute(sa.select(o.c.login, o.c.name))}

@@ -90,6 +90,7 @@ REFUSED = ("sai tên đăng nhập hoặc mật khẩu; sau nhiều lần sai, t
            "hãy thử lại sau hoặc nhờ quản trị viên mở khóa")
 BACKOFF_DOUBLINGS = 6          # a lockout doubles with each repeat, up to 2**6 times the first
 FORGET_LOCKOUTS_SECONDS = 24 * 3600
+DEVICE_DAYS = 180              # a known-device cookie unused this long is forgotten
 
 
 def source_key(address: str | None) -> str:
@@ -158,13 +159,16 @@ def _failed(conn: Connection, key: str, limit: int, moment: float, base: float) 
         _lock(conn, key, moment, base)
 
 
-def login(engine: Engine, settings: HubSettings, login_name: str, password: str, source: str = "") -> dict:
+def login(engine: Engine, settings: HubSettings, login_name: str, password: str, source: str = "",
+          device: str | None = None) -> dict:
     """Check a console login from client address `source`; returns the official's row or raises
     LoginRefused.
 
     Two budgets, each counted atomically before the password is checked: `login_max_failures`
     per source address and `account_max_failures` per account (larger, so a guesser locks their
-    own address long before the account, and the official can still log in from their phone).
+    own address long before the account). `device` is the known-device cookie of a browser the
+    official logged in from before: the account's lockout does not apply to it, so guesses from
+    many addresses cannot keep the official out of their own phone.
     Each lockout lasts `lockout_minutes`, doubled for each repeat within a day. A disabled
     account, an unknown login, a locked account and a wrong password all get the same message.
     """
@@ -189,6 +193,8 @@ def login(engine: Engine, settings: HubSettings, login_name: str, password: str,
     account = account_key(row["id"])
     with db.write(engine) as conn:
         locked = _attempt(conn, account, settings.account_max_failures, moment, base)
+        if locked is not None and _known_device(conn, row["id"], device, moment):
+            locked = None
     if locked is not None:
         verify_password(password, _DUMMY_HASH)
         _after_failure(engine, settings, [address], moment)
@@ -204,6 +210,34 @@ def login(engine: Engine, settings: HubSettings, login_name: str, password: str,
         conn.execute(lt.delete().where(lt.c.updated_at < moment - FORGET_LOCKOUTS_SECONDS,
                                        sa.or_(lt.c.locked_until.is_(None), lt.c.locked_until < moment)))
     return dict(row)
+
+
+def _known_device(conn: Connection, official_id: int, device: str | None, moment: float) -> bool:
+    if not device:
+        return False
+    d = db.known_devices
+    return bool(conn.execute(d.update().where(d.c.token_hash == token_hash(device), d.c.official_id == official_id)
+                             .values(last_used=moment)).rowcount)
+
+
+def remember_device(engine: Engine, official_id: int, device: str | None) -> str:
+    """After a successful login: the browser's known-device token (the one it sent if still valid for
+    this official, else a new one). Devices unused for DEVICE_DAYS are forgotten."""
+    d = db.known_devices
+    moment = db.now()
+    with db.write(engine) as conn:
+        if device and _known_device(conn, official_id, device, moment):
+            return device
+        fresh = new_token()
+        conn.execute(d.insert().values(token_hash=token_hash(fresh), official_id=official_id, created_at=moment,
+                                       last_used=moment))
+        conn.execute(d.delete().where(d.c.last_used < moment - DEVICE_DAYS * 86400))
+    return fresh
+
+
+def forget_devices(conn: Connection, official_id: int) -> None:
+    """Inside a write: the official's browsers are no longer known (new password, account disabled)."""
+    conn.execute(db.known_devices.delete().where(db.known_devices.c.official_id == official_id))
 
 
 def _after_failure(engine: Engine, settings: HubSettings, keys: list[str], moment: float) -> None:

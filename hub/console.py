@@ -7,6 +7,7 @@ empty); a group leader only on their own kiosk. Every action is written to the a
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -15,19 +16,23 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.templating import Jinja2Templates
 
-from . import admin, auth, db, notices, releases, report
+from . import admin, auth, console_view as view, db, notices, releases, report, times
 from .api import read_json
+from .contract import EVERYONE_CODE
 from .guard import BoundedStaticFiles
-from .errors import HubError
+from .errors import HubError, InvalidInput
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 SESSION_COOKIE = "tdp_session"
 LOGIN_CSRF_COOKIE = "tdp_login_csrf"
+DEVICE_COOKIE = "tdp_device"
 SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-                    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"}
-GROUPS = [("TATCA", "Tất cả"), ("HPN", "Hội phụ nữ"), ("CB", "Chi bộ"), ("TV", "Tự vệ"),
-          ("DTN", "Đoàn thanh niên"), ("CCB", "Hội cựu chiến binh"), ("NCT", "Hội người cao tuổi")]
+                    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+                    # A phone shared in the family must not show the list again through Back after logout.
+                    "Cache-Control": "no-store"}
+STALE_FORM = "Trang này đã mở quá lâu. Vui lòng tải lại trang rồi thử lại."
+NEXT_PAGES = ("/compose", "/notices", "/kiosks", "/report", "/audit")
 
 
 def _hub(request: Request):
@@ -38,26 +43,28 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def groups_of(kiosks: list[dict]) -> list[tuple[str, str]]:
-    """Group choices for Compose: everyone, then the groups the kiosks reported (else the usual ones)."""
-    reported: dict[str, str] = {}
-    for kiosk in kiosks:
-        for group in kiosk["heartbeat"].get("groups", []):
-            reported.setdefault(group["code"], group["name"])
-    if not reported:
-        return GROUPS
-    return [GROUPS[0]] + sorted(reported.items())
-
-
 def render(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    context = {**context, "groups": groups_of(context["kiosks"]) if "kiosks" in context else GROUPS}
+    settings = _hub(request).settings
+    context = {"settings": settings, "view": view, "zone": settings.timezone, "path": request.url.path, **context}
     response = templates.TemplateResponse(request, name, context, status_code=status)
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
+def _filters(env) -> None:
+    env.filters["local"] = lambda value, zone: times.display(value, zone)
+    env.filters["clock"] = lambda value, zone: times.clock_of(value, zone)
+    env.filters["day"] = times.day
+    env.filters["wall"] = times.wall
+    env.filters["money"] = lambda value: f"{int(value):,}".replace(",", ".")
+
+
+_filters(templates.env)
+
+
 async def error_page(request: Request, status: int):
-    return render(request, "error.html", {"official": None, "status": status,
+    official = await _official(request)
+    return render(request, "error.html", {"official": official, "status": status,
                                           "message": "Không tìm thấy trang" if status == 404 else "Yêu cầu không hợp lệ"},
                   status)
 
@@ -73,18 +80,18 @@ def page(handler):
         official = await _official(request)
         if official is None:
             if request.url.path.startswith("/console/api/"):
-                return JSONResponse({"error": "chưa đăng nhập"}, status_code=401)
-            return RedirectResponse("/login", status_code=303)
+                return JSONResponse({"error": "Phiên đăng nhập đã hết. Nội dung vẫn được giữ – hãy đăng nhập lại.",
+                                     "login": True}, status_code=401)
+            target = request.url.path if request.url.path in NEXT_PAGES else ""
+            return RedirectResponse("/login" + (f"?next={target}" if target else ""), status_code=303)
         form = None
         if request.url.path.startswith("/console/api/"):
             if not auth.csrf_ok(official["csrf"], request.headers.get("x-csrf-token")):
-                return JSONResponse({"error": "thiếu mã CSRF"}, status_code=403)
+                return JSONResponse({"error": STALE_FORM}, status_code=403)
         elif request.method == "POST":
             form = await request.form()
             if not auth.csrf_ok(official["csrf"], form.get("csrf")):
-                return render(request, "error.html", {"official": official, "status": 403,
-                                                      "message": "Phiên làm việc không hợp lệ (CSRF). Tải lại trang."},
-                              403)
+                return render(request, "error.html", {"official": official, "status": 403, "message": STALE_FORM}, 403)
         return await handler(request, official, form)
     return endpoint
 
@@ -104,9 +111,16 @@ async def _audit(request: Request, actor: str, action: str, detail, official: di
 
 
 # --- login -------------------------------------------------------------------------------------
+def _next(value) -> str:
+    """Where to go after login: only our own pages (never an address from outside)."""
+    value = str(value or "")
+    return value if value in NEXT_PAGES else "/compose"
+
+
 async def login_form(request: Request):
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or auth.new_token()
-    response = render(request, "login.html", {"official": None, "csrf": token, "error": None})
+    response = render(request, "login.html", {"official": None, "csrf": token, "error": None, "login": "",
+                                              "next": _next(request.query_params.get("next"))})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                         max_age=3600)
     return response
@@ -116,21 +130,27 @@ async def login_submit(request: Request):
     hub = _hub(request)
     form = await request.form()
     login_name = str(form.get("login", "")).strip()
+    target = _next(form.get("next"))
+    context = {"official": None, "login": login_name[:80], "next": target}
     if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
-        return render(request, "login.html", {"official": None, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE, ""),
-                                              "error": "Phiên đăng nhập hết hạn, vui lòng thử lại."}, 403)
+        return render(request, "login.html", {**context, "login": "", "csrf": request.cookies.get(LOGIN_CSRF_COOKIE, ""),
+                                              "error": "Trang đăng nhập đã mở quá lâu, vui lòng thử lại."}, 403)
     try:
         official = await run_in_threadpool(auth.login, hub.engine, hub.settings, login_name,
-                                           str(form.get("password", "")), request.client.host if request.client else "")
+                                           str(form.get("password", "")), request.client.host if request.client else "",
+                                           request.cookies.get(DEVICE_COOKIE))
     except auth.LoginRefused as exc:
         await _audit(request, f"login:{login_name[:60]}", "console.login_failed", {"reason": exc.reason}, exc.official)
-        return render(request, "login.html", {"official": None, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
+        return render(request, "login.html", {**context, "csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
                                               "error": str(exc).capitalize()}, 401)
     token, _ = await run_in_threadpool(auth.open_session, hub.engine, hub.settings, official["id"])
+    device = await run_in_threadpool(auth.remember_device, hub.engine, official["id"], request.cookies.get(DEVICE_COOKIE))
     await _audit(request, official["login"], "console.login", {}, official)
-    response = RedirectResponse("/kiosks", status_code=303)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                         max_age=hub.settings.session_hours * 3600)
+    response.set_cookie(DEVICE_COOKIE, device, httponly=True, samesite="strict", secure=_secure(request),
+                        max_age=auth.DEVICE_DAYS * 86400)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -145,7 +165,7 @@ async def logout(request: Request, official: dict, form):
 
 
 async def home(request: Request):
-    return RedirectResponse("/kiosks", status_code=303)
+    return RedirectResponse("/compose", status_code=303)
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -154,70 +174,179 @@ async def kiosks_page(request: Request, official: dict, form):
     hub = _hub(request)
     kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
     offered = await run_in_threadpool(releases.offered, hub.engine)
-    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks, "settings": hub.settings,
+    return render(request, "kiosks.html", {"official": official, "kiosks": kiosks,
                                            "versions": releases.versions_in_use(kiosks), "offered": offered})
+
+
+def _compose_context(hub, official: dict, kiosks: list[dict], values: dict, error: str | None = None) -> dict:
+    wards: dict[str, list[str]] = {}
+    for kiosk in kiosks:
+        if not kiosk["revoked"]:
+            wards.setdefault(kiosk["ward"] or "", []).append(kiosk["name"])
+    quiet = times.in_quiet_hours(hub.settings.timezone, hub.settings.quiet_start, hub.settings.quiet_end)
+    return {"official": official, "kiosks": kiosks, "error": error, "form": values,
+            "groups": view.group_choices(kiosks), "wards": {w: n for w, n in wards.items() if len(n) > 1},
+            "quiet": quiet, "quiet_end": times.spoken_hour(hub.settings.quiet_end),
+            "form_token": values.get("form_token") or auth.new_token()}
 
 
 @page
 async def compose_page(request: Request, official: dict, form):
     hub = _hub(request)
-    kiosks = await run_in_threadpool(admin.visible_kiosks, hub.engine, hub.settings, official)
-    return render(request, "compose.html", {"official": official, "kiosks": kiosks, "error": None, "form": {},
-                                            "settings": hub.settings})
+    kiosks, ids = await run_in_threadpool(_scope, hub, official)
+    values: dict = {}
+    correct = request.query_params.get("correct", "")
+    if correct.isdigit():
+        try:
+            original = await run_in_threadpool(notices.show, hub.engine, int(correct), kiosk_ids=ids)
+        except HubError:
+            return await error_page(request, 404)
+        values = {"text": f"ĐÍNH CHÍNH thông báo ngày {times.display(original['created_at'], hub.settings.timezone)}: "
+                          + original["text"],
+                  "group": original["group"], "urgent": original["urgent"], "unaccented": original["unaccented"],
+                  "kiosk": [k["name"] for k in original["kiosks"]], "replaces": original["id"]}
+    return render(request, "compose.html", _compose_context(hub, official, kiosks, values))
+
+
+def _form_values(form) -> dict:
+    replaces = str(form.get("replaces", "")).strip()
+    return {"text": str(form.get("text", "")), "group": str(form.get("group", "")).strip().upper(),
+            "urgent": form.get("urgent") == "1", "unaccented": form.get("unaccented") == "1",
+            "expires": str(form.get("expires", "")).strip(), "kiosk": [str(k) for k in form.getlist("kiosk")],
+            "form_token": str(form.get("form_token", ""))[:64], "replaces": int(replaces) if replaces.isdigit() else None,
+            "everyone_ok": form.get("everyone_ok") == "1", "test_phone": str(form.get("test_phone", "")).strip(),
+            "at": str(form.get("at", "")).strip().replace("T", " "), "every": str(form.get("every", "")),
+            "ask": str(form.get("ask", ""))}
+
+
+def _expiry(values: dict) -> float | None:
+    if not values["expires"]:
+        return None
+    try:
+        return float(values["expires"])
+    except ValueError:
+        raise InvalidInput("expiry is not a number", "Thời hạn phải là một số giờ, ví dụ 24") from None
+
+
+def _review(hub, kiosks: list[dict], values: dict) -> dict:
+    """What the confirmation shows: per kiosk the group and its size, parts, total and cost, warnings."""
+    if not values["group"]:
+        raise InvalidInput("choose a group", "Hãy chọn nhóm nhận tin")
+    notices.clean_group(values["group"])
+    if not values["kiosk"]:
+        raise InvalidInput("choose at least one kiosk", "Hãy chọn ít nhất một kiosk")
+    text, parts = notices.check_text(values["text"], hub.settings, values["unaccented"])
+    at, every = notices.check_schedule(values["at"], values["every"])
+    notices.check_ask(values["ask"])
+    expires = _expiry(values)
+    if expires is not None and not 0 < expires <= notices.MAX_EXPIRY_HOURS:
+        raise InvalidInput("bad expiry", f"Thời hạn phải từ 1 đến {notices.MAX_EXPIRY_HOURS} giờ")
+    by_name = {k["name"]: k for k in kiosks}
+    unknown = [name for name in values["kiosk"] if name not in by_name]
+    if unknown:
+        # Another ward's kiosk and a name that does not exist get the same answer: nothing leaks.
+        raise InvalidInput("not one of this official's kiosks", "Anh/chị chỉ được gửi tới kiosk mình quản lý")
+    rows, warnings, people = [], [], 0
+    for name in values["kiosk"]:
+        kiosk = by_name[name]
+        count = view.group_count(kiosk, values["group"])
+        status = view.kiosk_status(kiosk, hub.settings)
+        rows.append({"name": name, "count": count, "status": status})
+        people += count or 0
+        if count == 0:
+            warnings.append(f"Kiosk {name} không có ai trong nhóm {view.group_name(values['group'], kiosks)}.")
+        if status["state"] == "offline":
+            warnings.append(f"Kiosk {name} mất kết nối từ {status['seen']} ({status['ago']}). "
+                            "Thông báo sẽ gửi khi kiosk có mạng lại.")
+        elif status["state"] == "never":
+            warnings.append(f"Kiosk {name} chưa kết nối lần nào: thông báo chỉ gửi khi kiosk được cài đặt xong.")
+    if at:
+        warnings.append(f"Thông báo sẽ gửi lúc {datetime.strptime(at, '%Y-%m-%d %H:%M'):%H:%M ngày %d/%m/%Y} "
+                        "(giờ của kiosk)" + (f", lặp lại {view.EVERY_WORDS[every]}" if every else "") + ".")
+    elif not values["urgent"] and times.in_quiet_hours(hub.settings.timezone, hub.settings.quiet_start,
+                                                      hub.settings.quiet_end):
+        warnings.append(f"Bây giờ là giờ nghỉ đêm: tin sẽ gửi lúc {times.spoken_hour(hub.settings.quiet_end)}. "
+                        "Chọn Tin khẩn nếu cần gửi ngay.")
+    segments = notices.preview(text, values["unaccented"])
+    return {"text": text, "parts": parts, "people": people, "messages": people * parts,
+            "cost": people * parts * hub.settings.price_per_part, "rows": rows, "warnings": warnings,
+            "group_name": view.group_name(values["group"], kiosks), "everyone": values["group"] == EVERYONE_CODE,
+            "preview": segments}
 
 
 @page
 async def compose_submit(request: Request, official: dict, form):
+    """Compose's three steps in one form: review (the confirmation), edit (back), send."""
     hub = _hub(request)
     kiosks, ids = await run_in_threadpool(_scope, hub, official)
-    chosen = [str(k) for k in form.getlist("kiosk")]
-    values = {"text": str(form.get("text", "")), "group": str(form.get("group", "TATCA")),
-              "urgent": form.get("urgent") == "1", "unaccented": form.get("unaccented") == "1",
-              "expires": str(form.get("expires", "")).strip(), "kiosk": chosen,
-              "at": str(form.get("at", "")).strip().replace("T", " "), "every": str(form.get("every", "")),
-              "ask": str(form.get("ask", ""))}
+    values = _form_values(form)
+    step = str(form.get("step", "review"))
+    if step == "edit":
+        return render(request, "compose.html", _compose_context(hub, official, kiosks, values))
     try:
-        expires = float(values["expires"]) if values["expires"] else None
-    except ValueError:
-        expires = -1.0
+        review = _review(hub, kiosks, values)
+    except HubError as exc:
+        return render(request, "compose.html", _compose_context(hub, official, kiosks, values, exc.vietnamese), 400)
+    confirm = {**_compose_context(hub, official, kiosks, values), "review": review}
+    if step == "review":
+        return render(request, "compose_confirm.html", confirm)
+    if step == "test":
+        online = [name for name in values["kiosk"] if {k["name"]: k for k in kiosks}[name]["online"]]
+        try:
+            result = await run_in_threadpool(lambda: notices.send(
+                hub.engine, hub.settings, review["text"], kiosks=(online or values["kiosk"])[:1], group=values["group"],
+                urgent=True, unaccented=values["unaccented"], actor=official["login"], allowed_kiosk_ids=ids,
+                test_phone=values["test_phone"]))
+        except HubError as exc:
+            return render(request, "compose_confirm.html", {**confirm, "test_error": exc.vietnamese}, 400)
+        return render(request, "compose_confirm.html", {**confirm, "test_sent": result["id"],
+                                                        "form_token": values["form_token"]})
+    if review["everyone"] and not values["everyone_ok"]:
+        return render(request, "compose_confirm.html",
+                      {**confirm, "error": "Thông báo này gửi cho TẤT CẢ người đăng ký: hãy đánh dấu ô xác nhận bên dưới."},
+                      400)
     try:
         result = await run_in_threadpool(
-            lambda: notices.send(hub.engine, hub.settings, values["text"], kiosks=chosen, group=values["group"],
-                                 urgent=values["urgent"], unaccented=values["unaccented"], expires_in_hours=expires,
-                                 actor=official["login"], allowed_kiosk_ids=ids, at=values["at"],
-                                 every=values["every"], ask=values["ask"]))
+            lambda: notices.send(hub.engine, hub.settings, review["text"], kiosks=values["kiosk"], group=values["group"],
+                                 urgent=values["urgent"], unaccented=values["unaccented"],
+                                 expires_in_hours=_expiry(values), actor=official["login"], allowed_kiosk_ids=ids,
+                                 at=values["at"], every=values["every"], ask=values["ask"],
+                                 form_token=values["form_token"] or None, replaces=values["replaces"]))
     except HubError as exc:
-        message = exc.vietnamese if expires != -1.0 else "Thời hạn phải là số giờ"
-        return render(request, "compose.html", {"official": official, "kiosks": kiosks, "error": message,
-                                                "form": values, "settings": hub.settings}, 400)
+        return render(request, "compose.html", _compose_context(hub, official, kiosks, values, exc.vietnamese), 400)
     return RedirectResponse(f"/notices/{result['id']}?sent=1", status_code=303)
 
 
 @page
 async def segments_api(request: Request, official: dict, form):
-    """Live part count, cost per recipient and (for offline kiosks) the SMS relay command, as JSON."""
+    """Live part count, the exact SMS text (preview), and the SMS relay command, as JSON."""
     hub = _hub(request)
     try:
         body = await read_json(request, hub.settings.max_body_bytes)
         text = notices.clean_text(str(body.get("text", "")))
         unaccented = bool(body.get("unaccented"))
         info = notices.parts_of(text, unaccented) if text else {"parts": 0, "encoding": "gsm7", "chars": 0}
-        relay = notices.relay_command(text, str(body.get("group", "")), bool(body.get("urgent", True)),
+        preview = notices.preview(text, unaccented) if text else []
+        relay = notices.relay_command(text, str(body.get("group", "")) or EVERYONE_CODE, bool(body.get("urgent", True)),
                                       unaccented) if text else None
     except HubError as exc:
         return JSONResponse({"error": exc.vietnamese}, status_code=exc.status)
     return JSONResponse({**info, "max_parts": hub.settings.max_parts, "too_long": info["parts"] > hub.settings.max_parts,
-                         "cost_per_recipient": info["parts"] * hub.settings.price_per_part, "currency": "VND",
-                         "relay": relay})
+                         "cost_per_recipient": info["parts"] * hub.settings.price_per_part,
+                         "price_per_part": hub.settings.price_per_part, "currency": "VND",
+                         "preview": preview, "relay": relay})
 
 
 def _relay_for(hub, notice: dict, kiosks: list[dict]) -> list[dict]:
-    """Offline target kiosks of an urgent notice, each with the SMS relay command to text its SIM."""
-    if not notice["urgent"] or notice["cancelled"]:
+    """Offline target kiosks of a notice still waiting for them, each with the SMS relay command."""
+    if notice["cancelled"] or notice["test"]:
         return []
     offline = {k["name"]: k for k in kiosks if not k["online"]}
-    command = notices.relay_command(notice["text"], notice["group"], urgent=True)
-    return [{"name": k["name"], "sim": offline[k["name"]]["sim_number"], **command}
+    command = notices.relay_command(notice["text"], notice["group"], urgent=notice["urgent"],
+                                    unaccented=notice["unaccented"])
+    return [{"name": k["name"], "sim": offline[k["name"]]["sim_number"],
+             "sim_spaced": view.phone_spaced(offline[k["name"]]["sim_number"]),
+             "status": view.kiosk_status(offline[k["name"]], hub.settings), **command}
             for k in notice["kiosks"] if k["name"] in offline and k["state"] in ("pending", "fetched")]
 
 
@@ -227,20 +356,48 @@ async def notices_page(request: Request, official: dict, form):
     kiosks, ids = await run_in_threadpool(_scope, hub, official)
     every_kiosk = official["role"] == "ward" and not official["ward"]
     rows = await run_in_threadpool(lambda: notices.recent(hub.engine, kiosk_ids=None if every_kiosk else ids))
-    return render(request, "notices.html", {"official": official, "notices": rows})
+    return render(request, "notices.html", {"official": official, "notices": rows, "kiosks": kiosks})
+
+
+async def _notice_context(request: Request, official: dict):
+    hub = _hub(request)
+    kiosks, ids = await run_in_threadpool(_scope, hub, official)
+    notice = await run_in_threadpool(notices.show, hub.engine, request.path_params["notice_id"], kiosk_ids=ids)
+    names = await run_in_threadpool(admin.official_names, hub.engine)
+    by_name = {k["name"]: k for k in kiosks}
+    for delivery in notice["kiosks"]:
+        delivery["word"] = view.delivery_word(delivery, notice, by_name.get(delivery["name"]), hub.settings)
+    return {"official": official, "notice": notice, "kiosks": kiosks, "relay": _relay_for(hub, notice, kiosks),
+            "group_name": view.group_name(notice["group"], kiosks), "totals": view.totals(notice),
+            "author": names.get(notice["created_by"], notice["created_by"])}
 
 
 @page
 async def notice_page(request: Request, official: dict, form):
-    hub = _hub(request)
-    kiosks, ids = await run_in_threadpool(_scope, hub, official)
     try:
-        notice = await run_in_threadpool(notices.show, hub.engine, request.path_params["notice_id"], kiosk_ids=ids)
+        context = await _notice_context(request, official)
     except HubError:
         return await error_page(request, 404)
-    return render(request, "notice.html", {"official": official, "notice": notice,
-                                           "relay": _relay_for(hub, notice, kiosks),
-                                           "just_sent": request.query_params.get("sent") == "1"})
+    return render(request, "notice.html", {**context, "just_sent": request.query_params.get("sent") == "1"})
+
+
+@page
+async def notice_counts(request: Request, official: dict, form):
+    """The notice's counts table alone: the page swaps it in place (no reload, selections survive)."""
+    try:
+        context = await _notice_context(request, official)
+    except HubError:
+        return await error_page(request, 404)
+    return render(request, "_counts.html", {**context, "n": context["notice"]})
+
+
+@page
+async def notice_cancel_form(request: Request, official: dict, form):
+    try:
+        context = await _notice_context(request, official)
+    except HubError:
+        return await error_page(request, 404)
+    return render(request, "cancel.html", context)
 
 
 @page
@@ -256,16 +413,33 @@ async def notice_cancel(request: Request, official: dict, form):
     return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
 
+PERIODS = {"7": ("7 ngày", 7), "30": ("30 ngày", 30), "month": ("Tháng này", None), "last": ("Tháng trước", None)}
+
+
 def _report_data(request: Request, official: dict) -> dict:
     hub = _hub(request)
-    try:
-        days = min(366, max(1, int(request.query_params.get("days", "30"))))
-    except ValueError:
-        days = 30
+    choice = request.query_params.get("days", "30")
+    today = times.today(hub.settings.timezone)
+    if choice == "month":
+        start, end = today.replace(day=1), today
+    elif choice == "last":
+        end = today.replace(day=1) - timedelta(days=1)
+        start = end.replace(day=1)
+    else:
+        try:
+            days = min(366, max(1, int(choice)))
+        except ValueError:
+            days, choice = 30, "30"
+        start, end = report.period(days, today)
     kiosks = admin.visible_kiosks(hub.engine, hub.settings, official)
-    start, end = report.period(days)
     data = report.build(hub.engine, hub.settings, [k["name"] for k in kiosks], start, end)
-    data["days"] = days
+    zone = times.zone(hub.settings.timezone)
+    since = datetime.combine(start, datetime.min.time(), zone).timestamp()
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).timestamp()
+    data["notices"] = notices.count_between(hub.engine, admin.visible_kiosk_ids(hub.engine, official), since, until)
+    data["sms_parts"] = sum(k["sms_parts"] for k in data["kiosks"])
+    data["sms_cost"] = data["sms_parts"] * hub.settings.price_per_part
+    data["days"], data["periods"] = choice, PERIODS
     return data
 
 
@@ -282,14 +456,24 @@ async def report_xlsx(request: Request, official: dict, form):
     await _audit(request, official["login"], "console.report_download", {"from": data["from"], "to": data["to"]},
                  official)
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="bao-cao-{data["from"]}-{data["to"]}.xlsx"'})
+                    headers={"Content-Disposition": f'attachment; filename="bao-cao-{data["from"]}-{data["to"]}.xlsx"',
+                             "Cache-Control": "no-store"})
 
 
 @page
 async def audit_page(request: Request, official: dict, form):
     hub = _hub(request)
-    rows = await run_in_threadpool(lambda: admin.audit_log(hub.engine, official=official))
-    return render(request, "audit.html", {"official": official, "rows": rows})
+    machines = request.query_params.get("kiosk") == "1"
+    # The ward's rows only (admin.audit_log scopes them); officials' actions, or on their own tab the kiosks'.
+    rows = await run_in_threadpool(lambda: admin.audit_log(hub.engine, official=official, limit=1000))
+    names = await run_in_threadpool(admin.official_names, hub.engine)
+    entries = []
+    for row in rows:
+        sentence = view.audit_sentence(row, names)
+        if sentence["person"] == machines:
+            continue
+        entries.append({**sentence, "at": row["at"]})
+    return render(request, "audit.html", {"official": official, "rows": entries[:200], "machines": machines})
 
 
 routes = [
@@ -303,6 +487,8 @@ routes = [
     Route("/console/api/segments", segments_api, methods=["POST"]),
     Route("/notices", notices_page, methods=["GET"]),
     Route("/notices/{notice_id:id}", notice_page, methods=["GET"]),
+    Route("/notices/{notice_id:id}/counts", notice_counts, methods=["GET"]),
+    Route("/notices/{notice_id:id}/cancel", notice_cancel_form, methods=["GET"]),
     Route("/notices/{notice_id:id}/cancel", notice_cancel, methods=["POST"]),
     Route("/report", report_page, methods=["GET"]),
     Route("/report.xlsx", report_xlsx, methods=["GET"]),

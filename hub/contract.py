@@ -16,7 +16,10 @@ API_PREFIX = f"/api/v{API_VERSION}"
 MODEM_FIELDS = ("port", "state", "operator", "signal", "registration", "sent", "updated_at")
 MODEM_LIMIT = 8
 # Text fields with their maximum length (longer text is cut), and non-negative numbers.
-HEARTBEAT_TEXT = {"version": 40, "printer": 60, "hub_state": 40, "sim_number": 20}
+HEARTBEAT_TEXT = {"version": 40, "printer": 60, "hub_state": 40, "sim_number": 20,
+                  # The volunteer on duty whom an official can call about an offline kiosk: first name
+                  # and phone only, and only of a volunteer (never of a resident).
+                  "duty_name": 40, "duty_phone": 20}
 HEARTBEAT_NUMBERS = ("uptime_s", "queue_depth", "disk_free_mb")
 # The kiosk's groups with their consenting-member counts, so officials can pick a group.
 GROUP_FIELDS = ("code", "name", "consenting")
@@ -39,7 +42,12 @@ NOTICE_ASK_LIMIT = 200
 # A kiosk's report on one notice (kiosk → hub). "refused": the kiosk would not send it (its monthly
 # SMS budget is used up), with the reason in REPORT_DETAIL. REPORT_ANSWERS: counts by answer code
 # of a question (--ask), never who answered.
-REPORT_STATES = ("queued", "done", "expired", "cancelled", "refused")
+# "relayed": the kiosk had already sent this notice from an official's SMS relay command (same text
+# and group within RELAY_MATCH_HOURS), so it did not send the hub's copy; the counts are the relay's.
+REPORT_STATES = ("queued", "done", "expired", "cancelled", "refused", "relayed")
+RELAY_MATCH_HOURS = 24
+# A test notice (hub → kiosk) goes to this one phone, the official's own, and is not put on the board.
+NOTICE_TEST_PHONE = "test_phone"
 REPORT_COUNTS = ("recipients", "sent", "delivered", "failed")
 REPORT_DETAIL = "detail"
 REPORT_DETAIL_LIMIT = 120

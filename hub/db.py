@@ -45,9 +45,8 @@ officials = sa.Table(
     sa.Column("ward", sa.String(120), nullable=False, server_default=""),
     sa.Column("kiosk_id", sa.Integer, sa.ForeignKey("kiosks.id")),
     sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    # (0001's failed_logins and locked_until stay in the file unused: login_throttle replaced them.)
     # Set while the account is disabled: no login, no session (every lookup checks it).
     sa.Column("disabled_at", sa.Float),
 )
@@ -73,6 +72,16 @@ sessions = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
+# Browsers an official has logged in from (a long-lived cookie, stored hashed): a lockout of the
+# account by guesses from elsewhere does not apply to them, so the official is never kept out.
+known_devices = sa.Table(
+    "known_devices", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("official_id", sa.Integer, sa.ForeignKey("officials.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_used", sa.Float, nullable=False),
+)
+
 notices = sa.Table(
     "notices", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -88,6 +97,12 @@ notices = sa.Table(
     sa.Column("at_local", sa.String(16)),
     sa.Column("every", sa.String(5), nullable=False, server_default=""),
     sa.Column("ask", sa.String(200), nullable=False, server_default=""),
+    # The Compose form's one-time token: a second post of the same form finds this notice.
+    sa.Column("form_token", sa.String(64), unique=True),
+    # A correction names the notice it replaces (that one is cancelled when this is sent).
+    sa.Column("replaces", sa.Integer),
+    # A test send goes only to this phone (the official's own, typed for this one send).
+    sa.Column("test_phone", sa.String(20)),
 )
 
 deliveries = sa.Table(

@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 from . import auth, db
 from .contract import (ANSWER_CODE_RE, ANSWER_LIMIT, EVERYONE_CODE, GROUP_CODE_RE, GROUP_LIMIT, GROUP_NAME_LIMIT,
                        HEARTBEAT_NUMBERS, HEARTBEAT_TEXT, MAX_COUNT, MODEM_FIELDS, MODEM_LIMIT, REPORT_ANSWERS,
-                       REPORT_COUNTS, REPORT_DETAIL, REPORT_DETAIL_LIMIT, REPORT_STATES)
+                       NOTICE_TEST_PHONE, REPORT_COUNTS, REPORT_DETAIL, REPORT_DETAIL_LIMIT,
+                       REPORT_STATES)
 from .admin import iso, record
 from .errors import InvalidInput, NotFound, Unauthorized
 from .settings import HubSettings
@@ -158,8 +159,9 @@ def fetch(engine: Engine, settings: HubSettings, kiosk: dict) -> dict:
                 handed = [{"id": r["id"], "text": r["text"], "urgent": bool(r["urgent"]),
                            "group": r["group_code"] or EVERYONE_CODE, "unaccented": bool(r["unaccented"]),
                            "created_at": iso(r["created_at"]), "expires_at": iso(r["expires_at"]),
-                           "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or ""} for r in rows]
-                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk["ward"])
+                           "at": r["at_local"], "every": r["every"] or "", "ask": r["ask"] or "",
+                           **({NOTICE_TEST_PHONE: r["test_phone"]} if r["test_phone"] else {})} for r in rows]
+                record(conn, f"kiosk:{kiosk['name']}", "api.fetch", {"notices": ids}, ward=kiosk.get("ward"))
     return {"notices": handed, "cancelled": cancelled, "server_time": iso(moment)}
 
 
@@ -201,8 +203,12 @@ def report(engine: Engine, kiosk: dict, notice_id: int, body: dict) -> dict:
         new_state = "cancelled" if current.state == "cancelled" else state
         conn.execute(d.update().where(d.c.notice_id == notice_id, d.c.kiosk_id == kiosk["id"])
                      .values(state=new_state, updated_at=moment, **counts, **extra))
+        if new_state in ("done", "cancelled", "expired"):
+            # The official's own number for a test send is kept only until that one SMS is through.
+            conn.execute(db.notices.update().where(db.notices.c.id == notice_id, db.notices.c.test_phone.is_not(None))
+                         .values(test_phone=""))
         record(conn, f"kiosk:{kiosk['name']}", "api.report", {"notice": notice_id, "state": new_state, **counts},
-               ward=kiosk["ward"])
+               ward=kiosk.get("ward"))
     return {"id": notice_id, "state": new_state, **counts}
 
 
@@ -240,7 +246,7 @@ def heartbeat(engine: Engine, settings: HubSettings, kiosk: dict, body: dict) ->
             last_seen=moment, heartbeat=json.dumps(clean, ensure_ascii=False)))
         if previous is None or moment - previous > settings.offline_after_seconds:
             record(conn, f"kiosk:{kiosk['name']}", "api.online", {"version": clean.get("version", "")},
-                   ward=kiosk["ward"])
+                   ward=kiosk.get("ward"))
     return {"ok": True, "server_time": iso(moment), "heartbeat_seconds": settings.heartbeat_seconds}
 
 
@@ -276,5 +282,5 @@ def daily(engine: Engine, kiosk: dict, body: dict) -> dict:
                                    .values(updated_at=moment, **counts)).rowcount
             if not updated:
                 conn.execute(s.insert().values(kiosk_id=kiosk["id"], day=day, updated_at=moment, **counts))
-        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]}, ward=kiosk["ward"])
+        record(conn, f"kiosk:{kiosk['name']}", "api.daily", {"days": [day for day, _ in rows]}, ward=kiosk.get("ward"))
     return {"ok": True, "days": len(rows)}

@@ -38,12 +38,15 @@ def build(engine: Engine, settings: HubSettings, kiosk_names: list[str], start: 
     for row in rows + list(wards.values()):
         row["online_share"] = _share(row["requests_online"], row["requests"])
         row["meets_target"] = row["requests"] > 0 and row["online_share"] >= settings.online_target
+        row["has_data"] = row["requests"] > 0
+        row["sms_cost"] = row["sms_parts"] * settings.price_per_part
     return {"from": start.isoformat(), "to": end.isoformat(), "target": settings.online_target,
             "kiosks": rows, "wards": list(wards.values())}
 
 
 def period(days: int, today: date | None = None) -> tuple[date, date]:
-    """The last `days` days up to today (UTC), inclusive."""
+    """The last `days` days up to `today` (the console passes the ward's local day, hub.times.today;
+    default: this machine's date), inclusive."""
     today = today or date.today()
     return today - timedelta(days=max(1, days) - 1), today
 
@@ -59,25 +62,32 @@ def safe_cell(value):
     return value
 
 
+def _day(iso_day: str) -> str:
+    return date.fromisoformat(iso_day).strftime("%d/%m/%Y")
+
+
 def xlsx(report: dict) -> bytes:
     """The report as an .xlsx workbook: one sheet per kiosk, one per ward, with the target."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     book = Workbook()
-    headers = ["Yêu cầu", "Nộp trực tuyến", "Tỷ lệ trực tuyến", "Đạt mục tiêu", "Phiếu hỗ trợ", "Tin nhắn SMS (phần)"]
+    headers = ["Hồ sơ", "Nộp trực tuyến", "Tỷ lệ trực tuyến", "Đạt mục tiêu", "Lượt nhờ trợ giúp",
+               "Tin nhắn đã gửi (tính cước)", "Chi phí ước tính (đ)"]
     for sheet, first, rows in ((book.active, ["Kiosk", "Phường"], report["kiosks"]),
                                (book.create_sheet(), ["Phường", "Số kiosk"], report["wards"])):
         sheet.title = "Theo kiosk" if first[0] == "Kiosk" else "Theo phường"
-        sheet.append([f"Báo cáo {report['from']} – {report['to']}; mục tiêu trực tuyến {report['target']:.0%}"])
+        sheet.append([f"Báo cáo từ {_day(report['from'])} đến {_day(report['to'])}; "
+                      f"mục tiêu nộp trực tuyến {report['target']:.0%}"])
         sheet.append(first + headers)
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in rows:
             lead = [safe_cell(row["name"]), safe_cell(row["ward"])] if first[0] == "Kiosk" else [safe_cell(row["ward"]), row["kiosks"]]
             sheet.append(lead + [row["requests"], row["requests_online"], round(row["online_share"], 4),
-                                 "Đạt" if row["meets_target"] else "Chưa đạt", row["help_tickets"], row["sms_parts"]])
+                                 ("Đạt" if row["meets_target"] else "Chưa đạt") if row["has_data"] else "Chưa có hồ sơ",
+                                 row["help_tickets"], row["sms_parts"], row["sms_cost"]])
             sheet.cell(sheet.max_row, 5).number_format = "0%"
-        for column, width in zip("ABCDEFGH", (22, 22, 10, 14, 16, 13, 13, 18)):
+        for column, width in zip("ABCDEFGHI", (22, 22, 10, 14, 16, 13, 16, 18, 16)):
             sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
     book.save(buffer)

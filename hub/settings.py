@@ -20,6 +20,9 @@ class HubSettings:
     handout_lease_seconds: int = 120   # a notice handed out but never acknowledged is handed again after this
     max_body_bytes: int = 64 * 1024    # largest accepted API request body, in bytes
     change_check_seconds: float = 0.5  # how often each process checks for new notices/revocations, in seconds
+    timezone: str = "Asia/Ho_Chi_Minh"  # the ward's IANA time zone: every time shown, the report's days
+    quiet_start: str = "21:00"         # kiosks hold non-urgent SMS from this local time (HH:MM)…
+    quiet_end: str = "06:00"           # …until this one, so the console can say "chờ đến 6:00 sáng"
 
     @property
     def offline_after_seconds(self) -> float:

@@ -5,6 +5,12 @@ and the hub only ever receives counts (recipients, sent, delivered, failed, dail
 device health. A notice's SMS are queued with the idempotency key `hub:<notice id>:<phone>`, so
 a notice handed out twice (lost reply, hub restart) is still sent once.
 
+One notice, one SMS per person, whichever way it came: when the kiosk was offline an official may
+have texted it as a relay command (kiosk/relay/officials.py). A hub notice whose text (accents,
+case and spacing ignored) and group match a relayed notice of the last RELAY_MATCH_HOURS is not
+sent again nor posted twice: the kiosk reports it to the hub as "relayed", with the relay's counts,
+and a cancellation from the hub then takes the relayed notice off the board.
+
 Polling uses the hub's ETag (`If-None-Match`) as a long poll: the hub holds an unchanged feed for up
 to `[hub] poll_seconds` and answers as soon as a notice arrives (within about half a second), else
 304; the kiosk then polls again at once. Every HTTP call has a
@@ -43,7 +49,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 5.0, 15.0
 FULL_FETCH_SECONDS = 60.0       # fetch without If-None-Match this often, to pick up re-handed notices
-DAILY_SECONDS = 3600.0          # send daily totals this often
+DAILY_SECONDS = 3600.0          # send daily totals at least this often (and whenever they changed)
 DAILY_DAYS = 7                  # how many recent days each daily report covers
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0
 MIN_PASS_SECONDS = 0.1         # never poll faster than this, whatever the hub answers
@@ -176,6 +182,38 @@ def notice_counts(db: Database, notice_id: int) -> dict:
             "failed": messages["failed"] + messages["expired"]}
 
 
+def _relay_prefix(broadcast_id: str) -> str:
+    # The relay's idempotency keys are relay:<broadcast id>:<phone> (kiosk/relay/officials.py).
+    return f"relay:{broadcast_id}:"
+
+
+def relayed_counts(db: Database, broadcast_id: str) -> dict:
+    """A hub notice sent through the SMS relay instead: state "relayed" and the relay's counts."""
+    messages = outbox.counts(db, _relay_prefix(broadcast_id))["messages"]
+    return {"state": "relayed", "recipients": sum(messages.values()),
+            "sent": messages["sent"] + messages["delivered"], "delivered": messages["delivered"],
+            "failed": messages["failed"] + messages["expired"]}
+
+
+def duty_contact(db: Database) -> dict:
+    """The volunteer on duty an official can call about this kiosk: first name and phone, else nothing.
+    Only a volunteer's duty contact, never a resident's data, goes to the hub."""
+    from kiosk.volunteers import duty
+    from kiosk.directory import phone as phones
+    try:
+        on_duty = duty.on_duty(db)
+    except TdpError:
+        return {}
+    if not on_duty:
+        return {}
+    person = on_duty[0]
+    return {"duty_name": (person["name"].split() or [""])[-1][:40], "duty_phone": phones.national(person["phone"])[:20]}
+
+
+def _since(hours: float) -> str:
+    return clock.utc_stamp(clock.utc_now() - timedelta(hours=hours))
+
+
 @dataclass
 class Sync:
     """One kiosk's sync loop. `clock` is monotonic seconds; `wait(seconds)` returns True to stop."""
@@ -191,6 +229,8 @@ class Sync:
     _last_heartbeat: float = float("-inf")
     _last_daily: float = float("-inf")
     _reported: dict = field(default_factory=dict)
+    _last_totals: list | None = None
+    _tests: set = field(default_factory=set)
     _refused: set = field(default_factory=set)
     _state: str | None = None
     _started: float = field(default_factory=time.monotonic)
@@ -212,8 +252,10 @@ class Sync:
         """
         summary = {"queued": [], "skipped": [], "cancelled": [], "reported": 0, "changed": False}
         moment = self.clock()
+        beat = False
         try:
             if full or moment - self._last_heartbeat >= self.heartbeat_seconds:
+                beat = True
                 answer = self.client.heartbeat(self.heartbeat_payload())
                 self.heartbeat_seconds = float(answer.get("heartbeat_seconds") or self.heartbeat_seconds)
                 self._last_heartbeat = moment
@@ -231,9 +273,12 @@ class Sync:
                     if self.apply_cancel(notice_id):
                         summary["cancelled"].append(notice_id)
             summary["reported"] = self.report_progress()
-            if full or moment - self._last_daily >= DAILY_SECONDS:
-                self.client.daily(self.daily_totals())
-                self._last_daily = moment
+            if full or beat or moment - self._last_daily >= DAILY_SECONDS:
+                # Totals go with the heartbeat when they changed: the Report is right a minute after a send.
+                totals = self.daily_totals()
+                if full or totals != self._last_totals or moment - self._last_daily >= DAILY_SECONDS:
+                    self.client.daily(totals)
+                    self._last_daily, self._last_totals = moment, totals
         except HubUnreachable:
             self._set_state("unreachable")
             raise
@@ -253,15 +298,22 @@ class Sync:
             log.warning("release not fetched: %s", exc)
 
     def apply_notice(self, notice: dict) -> bool:
-        """Post a fetched notice and queue its SMS (idempotent); False if it had expired."""
+        """Post a fetched notice and queue its SMS (idempotent); False if it had expired or was relayed."""
         notice_id = int(notice["id"])
         expires = notice.get("expires_at")
         if expires and datetime.fromisoformat(expires) <= datetime.now(timezone.utc):
             self.client.report(notice_id, {"state": "expired"})
             return False
         group = notice.get("group") or directory.EVERYONE_CODE
-        if notice.get("at") or notice.get("every") or notice.get("ask"):
+        if notice.get(contract.NOTICE_TEST_PHONE):
+            return self._apply_test(notice_id, notice)
+        # A time, a repeat, a question or {fields} to fill from the directory: kiosk/notices/schedule.py.
+        if notice.get("at") or notice.get("every") or notice.get("ask") or "{" in str(notice.get("text", "")):
             return self._schedule(notice_id, notice, group)
+        relayed = self._relayed_copy(notice_id, notice["text"], group)
+        if relayed is not None:
+            self._report(notice_id, relayed_counts(self.db, relayed))
+            return False
         try:
             phones = directory.recipients(self.db, group)
         except NotFound:
@@ -297,6 +349,42 @@ class Sync:
         self._report(notice_id, notice_counts(self.db, notice_id))
         return True
 
+    def _relayed_copy(self, notice_id: int, text: str, group: str) -> str | None:
+        """The relay broadcast id already sent for this hub notice (remembered), else None."""
+        known = self.db.query_one("SELECT value FROM sync_state WHERE key = ?", (f"relayed:{notice_id}",))
+        if known:
+            return known["value"]
+        posted = notices.recent_from(self.db, "hub", _since(TRACK_DAYS * 24))
+        if any(row["external_id"] == str(notice_id) for row in posted):
+            return None     # already posted from the hub: a re-handout, which the idempotency keys make harmless
+        match = notices.find_same(self.db, text, group, source="sms", since=_since(contract.RELAY_MATCH_HOURS))
+        if match is None or self.db.query_one("SELECT key FROM sync_state WHERE key LIKE 'relayed:%' AND value = ?",
+                                              (match["external_id"],)):
+            return None
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO sync_state (key, value, updated_at) VALUES (?, ?, ?)",
+                         (f"relayed:{notice_id}", match["external_id"], clock.utc_stamp()))
+        log.info("hub notice %s was already relayed by SMS (broadcast %s): not sent again",
+                 notice_id, match["external_id"])
+        return match["external_id"]
+
+    def _apply_test(self, notice_id: int, notice: dict) -> bool:
+        """A test send: one SMS to the official's own phone, nothing on the board."""
+        from kiosk.directory import phone as phones
+        try:
+            phone = phones.normalise(str(notice[contract.NOTICE_TEST_PHONE]))
+            outbox.enqueue_many(self.db, [phone], notice["text"], priority="urgent", key_prefix=f"hub:{notice_id}",
+                                unaccented=bool(notice.get("unaccented")), max_parts=self.config.sms.max_parts,
+                                source="hub")
+        except (SmsError, phones.InvalidPhone) as exc:
+            log.warning("test notice %s not queued: %s", notice_id, exc)
+            self._report(notice_id, {"state": "done", "recipients": 1, "sent": 0, "delivered": 0, "failed": 1})
+            self._refused.add(notice_id)
+            return True
+        self._tests.add(notice_id)
+        self._report(notice_id, notice_counts(self.db, notice_id))
+        return True
+
     def _schedule(self, notice_id: int, notice: dict, group: str) -> bool:
         """A hub notice with a time, a repeat or a question: scheduled here, in this kiosk's own timezone
         (its question's replies are counted here; only the counts go back)."""
@@ -325,6 +413,16 @@ class Sync:
                 return False
             self._report(notice_id, {**delivery.hub_counts(self.db, scheduled["id"]), "state": "cancelled"})
             return True
+        relayed = self._relayed_copy_known(notice_id)
+        if relayed is not None:
+            try:
+                changed = notices.cancel(self.db, source="sms", external_id=relayed)
+            except NotFound:
+                return False
+            if changed:
+                outbox.cancel(self.db, _relay_prefix(relayed))
+                self._report(notice_id, {**relayed_counts(self.db, relayed), "state": "cancelled"})
+            return changed
         try:
             changed = notices.cancel(self.db, source="hub", external_id=str(notice_id))
         except NotFound:
@@ -334,6 +432,10 @@ class Sync:
         outbox.cancel(self.db, _key_prefix(notice_id))
         self._report(notice_id, {**notice_counts(self.db, notice_id), "state": "cancelled"})
         return True
+
+    def _relayed_copy_known(self, notice_id: int) -> str | None:
+        row = self.db.query_one("SELECT value FROM sync_state WHERE key = ?", (f"relayed:{int(notice_id)}",))
+        return row["value"] if row else None
 
     def _report(self, notice_id: int, counts: dict) -> None:
         self.client.report(notice_id, counts)
@@ -364,6 +466,22 @@ class Sync:
             if self._reported.get(notice_id) != counts:
                 self._report(notice_id, counts)
                 sent += 1
+        for row in self.db.query("SELECT key, value FROM sync_state WHERE key LIKE 'relayed:%' AND updated_at >= ?",
+                                 (since,)):
+            notice_id = int(row["key"].split(":", 1)[1])
+            counts = relayed_counts(self.db, row["value"])
+            if self._reported.get(notice_id, {}).get("state") == "cancelled":
+                counts["state"] = "cancelled"
+            if self._reported.get(notice_id) != counts:
+                self._report(notice_id, counts)
+                sent += 1
+        for notice_id in list(self._tests):
+            counts = notice_counts(self.db, notice_id)
+            if self._reported.get(notice_id) != counts:
+                self._report(notice_id, counts)
+                sent += 1
+            if counts["state"] == "done":
+                self._tests.discard(notice_id)
         return sent
 
     # --- what the hub learns about the kiosk -------------------------------------------------
@@ -378,14 +496,17 @@ class Sync:
             disk_free = 0
         groups = [{"code": g["code"], "name": g["name"], "consenting": g["consenting"]}
                   for g in directory.list_groups(self.db)]
+        # Everyone's count too (a resident in two groups counts once), for Compose's "Tất cả (94 người)".
+        groups.append({"code": contract.EVERYONE_CODE, "name": "Tất cả",
+                       "consenting": len(directory.recipients(self.db, None))})
         return {"version": __version__, "uptime_s": round(_uptime(self._started)), "modem": modems,
                 "queue_depth": outbox.queue_depth(self.db), "printer": printer_state(self.config),
-                "disk_free_mb": disk_free, "groups": groups}
+                "disk_free_mb": disk_free, "groups": groups[:contract.GROUP_LIMIT], **duty_contact(self.db)}
 
     def daily_totals(self, today: date | None = None) -> list[dict]:
         """Counts per local day for the last DAILY_DAYS days: requests, online requests, help tickets, SMS parts."""
         from kiosk.reports import ward as report
-        today = today or datetime.now(timezone.utc).date()
+        today = today or clock.local_today(self.config.site.timezone)
         days = []
         for offset in range(DAILY_DAYS - 1, -1, -1):
             day = today - timedelta(days=offset)

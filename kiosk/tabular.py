@@ -257,7 +257,12 @@ def cell_text(value) -> str:
         return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
     if isinstance(value, (date, time)):
         return value.isoformat()
-    return unicodedata.normalize("NFC", str(value)).strip()
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    # The apostrophe our exports put before text that looks like a formula (kiosk.files) is not
+    # part of the value: an exported list reads back unchanged.
+    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@"):
+        return text[1:]
+    return text
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:

@@ -109,6 +109,7 @@ class Emulator(ModemFaults):
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
         self._sent_cond = threading.Condition(self._lock)
+        self._plug_lock = threading.Lock()
         self._storage: dict[int, _Stored] = {}
         self._init_faults()
         self._link: _Link | None = None
@@ -154,17 +155,19 @@ class Emulator(ModemFaults):
 
     def replug(self) -> None:
         """A fresh pty appears at the same path and the modem boots (settings lost, SIM kept)."""
-        if self._dir is None:
-            raise RuntimeError("emulator not started")
-        self.unplug()
-        with self._lock:
-            self._power_on()
-        link = _Link(self)
-        tmp = self.port + ".new"
-        os.symlink(link.slave_path, tmp)
-        os.replace(tmp, self.port)
-        self._link = link
-        link.thread.start()
+        with self._plug_lock:
+            if self._dir is None:
+                raise RuntimeError("emulator not started")
+            self.unplug()
+            with self._lock:
+                self._power_on()
+            link = _Link(self)
+            tmp = self.port + ".new"
+            os.symlink(link.slave_path, tmp)
+            os.replace(tmp, self.port)
+            self._link = link
+            link.thread.start()
+            self.replugs.append(time.monotonic())
 
     def _power_on(self) -> None:
         self.echo = True
@@ -208,9 +211,11 @@ class Emulator(ModemFaults):
                 self._urc(f'+CMTI: "SM",{index}')
             return index
 
-    def _unread(self, sender: str, text: str, moment: datetime) -> _Stored:
-        """A received message as the SIM keeps it, with no notification (for the faults)."""
-        return _Stored(0, encode_deliver(sender, text, timestamp=moment, encoding="ucs2", smsc=SMSC), sender, text)
+    @staticmethod
+    def _unread(sender: str, text: str, moment: datetime) -> _Stored:
+        """A received single-part message as the SIM keeps it (status 0, unread)."""
+        pdu = encode_deliver(sender, text, timestamp=moment, encoding=segment(text).encoding, smsc=SMSC)
+        return _Stored(0, pdu, sender, text)
 
     def _store(self, item: _Stored) -> int | None:
         free = next((i for i in range(self.storage_size) if i not in self._storage), None)
@@ -263,6 +268,12 @@ class Emulator(ModemFaults):
                     texts.append("".join(group[i] for i in sorted(group)))
                     del groups[(part.number, ref, total)]
             return texts
+
+    def clear_records(self) -> None:
+        """Forget the parts sent and commands seen so far (long runs keep memory flat)."""
+        with self._lock:
+            self.sent.clear()
+            self.commands.clear()
 
     def stored(self) -> dict[int, int]:
         """Storage index -> status of every message in the emulated SIM."""

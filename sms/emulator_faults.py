@@ -48,6 +48,7 @@ class ModemFaults:
         self._cms_every = self._hang_every = self._sends = 0
         self._cms_code = 500
         self.boots: list[float] = []  # time.monotonic() of each boot banner written
+        self.replugs: list[float] = []  # time.monotonic() of each time the port came back
         self._boot_thread: threading.Thread | None = None
 
     # --- the send path -------------------------------------------------------------------------
@@ -170,8 +171,7 @@ class ModemFaults:
         with self._lock:
             for index in range(self.storage_size):
                 if index not in self._storage:
-                    text = f"Tin nhắn cũ số {index}"
-                    self._storage[index] = self._unread(sender, text, moment)
+                    self._storage[index] = self._unread(sender, f"Tin nhắn cũ số {index}", moment)
                     added += 1
         return added
 

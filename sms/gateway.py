@@ -1,17 +1,18 @@
 """The SMS gateway daemon: one worker thread per modem port (sms/modem_worker.py), all draining
-the one outbox.
+the one outbox, and a housekeeping thread for the inbox, status reports and retention.
 
-Each worker owns one modem: it claims parts (urgent first), sends them inside an AT+CMMS=2
-batch, records each `+CMGS` reference in the transaction that claims the next part, and in the
-gaps reads what the modem reports (+CMTI/+CMT messages, +CDS/+CDSI status reports) plus a periodic
-AT+CMGL sweep. When the queue is empty it watches the store (PRAGMA data_version, a few µs) every
-few milliseconds, so new work starts at once without a busy transaction loop.
+Each worker owns one modem: it claims parts (urgent first; broadcasts wait out quiet hours, direct
+replies do not), sends them inside an AT+CMMS=2 batch, records each `+CMGS` reference in the
+transaction that claims the next part, and in the gaps reads what the modem reports (+CMTI/+CMT
+messages, +CDS/+CDSI status reports) plus a periodic AT+CMGL sweep. When the queue is empty it
+watches the store (PRAGMA data_version, a few µs) every few milliseconds, so new work starts at once.
 
-A second thread joins multipart messages that timed out and hands new messages to the handlers.
+The housekeeping thread joins multipart messages that timed out, hands new messages to the
+handlers, matches status reports, and every `housekeeping_seconds` purges what retention allows
+(sms tables) and runs the kiosk's own housekeeping jobs.
 
-Recovery of a failing modem is bounded and escalating, with a pause before every step:
-re-initialise → AT+CFUN=1,1 → the power_cycle callable → "dead" (its unsent messages are released
-to other modems, and it is retried slowly, or as soon as its port path reappears).
+Settings are one frozen GatewaySettings (sms/settings.py); workers see the gateway only through
+the GatewayLink it implements.
 """
 from __future__ import annotations
 

@@ -111,7 +111,8 @@ class Unsolicited:
     line: str
 
 
-_REGISTRATION = {0: "unregistered", 1: "home", 2: "searching", 3: "denied", 4: "unknown",
+# 4 is "unknown (e.g. out of coverage)" in 27.007; "unknown" here means the modem did not say.
+_REGISTRATION = {0: "unregistered", 1: "home", 2: "searching", 3: "denied", 4: "no_coverage",
                  5: "roaming", 6: "home", 7: "roaming", 9: "home", 10: "roaming"}
 _CNMI_PREFERENCES = ((2, 1, 3, 0), (1, 2, 3, 0), (0, 2, 1, 3), (1, 2, 0), (0, 1))
 _LOCATION = re.compile(r'^\+C\w+:\s*"(\w+)"\s*,\s*(\d+)')
@@ -119,7 +120,7 @@ _LOCATION = re.compile(r'^\+C\w+:\s*"(\w+)"\s*,\s*(\d+)')
 _REGISTRATION_EVENT = re.compile(r'^\+C(?:E|G)?REG:\s*(\d+)\s*(?:,\s*"|$)')
 _STORAGE_FULL = re.compile(r'SMSFULL|MEMFULL|\+CMS ERROR:\s*322', re.IGNORECASE)
 # States that mean "cannot send now"; "unknown" (a modem without CREG) does not hold sends.
-UNREGISTERED = frozenset({"unregistered", "searching", "denied"})
+UNREGISTERED = frozenset({"unregistered", "searching", "denied", "no_coverage"})
 
 
 def parse_numbers(line: str) -> list[str]:
@@ -372,6 +373,8 @@ class Modem:
 
     def _check_sim(self, info: ModemInfo) -> None:
         state = self._cpin()
+        if state.upper() in ("NOT READY", "NOT INSERTED"):
+            raise cms_error(310, command="AT+CPIN?")  # SimNotInserted: what SIMCom says without a SIM
         if state in ("SIM PIN", "SIM PUK"):
             if not self.sim_pin or state == "SIM PUK":
                 raise SimPinRequired(f"the SIM asks for its {state.split()[1]}; set modem.sim_pin in the config")

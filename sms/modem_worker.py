@@ -1,18 +1,11 @@
 """One modem's worker thread for the gateway: sends the parts it claims from the outbox, reads what
 the modem reports, and rides out or recovers the modem when it fails.
 
-The worker knows its gateway only through `GatewayLink`, a handful of named calls in the style
-of pyserial's `threaded.Protocol`; everything else comes from the frozen `GatewaySettings`.
-
-What a failing modem costs (docs/sms-gateway.md, "Faults"):
-- a reboot (RDY / +CPIN: READY) ends the command in flight at once; its part goes back unsent and
-  the worker waits only for the re-initialisation the modem session starts by itself;
-- a modem gone deaf (no "> " prompt, no answer) is waited for, keeping the port open, for
-  `boot_seconds`: RDY or an answer to AT ends the wait;
-- a vanished USB port is waited for (`port_return_seconds`) and reopened the moment it is back;
-- lost network registration holds sending without spending attempts;
-- only then the escalating recovery: re-initialise → AT+CFUN=1,1 → power cycle → "dead".
-While a modem cannot send, its messages with nothing sent yet are released to the other modems.
+The worker knows its gateway only through `GatewayLink` (a few named calls, in the style of
+pyserial's `threaded.Protocol`) and the frozen `GatewaySettings`. A reboot, a deaf spell or a
+vanished USB port is ridden out first (seconds); lost registration holds sending without spending
+attempts; only then comes the escalating recovery, re-initialise → AT+CFUN=1,1 → power cycle →
+"dead". Each fault and what it costs: docs/sms-gateway.md, "Faults".
 """
 from __future__ import annotations
 
@@ -313,8 +306,9 @@ class ModemWorker:
         """A SIM that is missing or locked will not fix itself by resets: say so and retry slowly."""
         locked = isinstance(exc, at.SimPinRequired)
         self.state = "sim_locked" if locked else "no_sim"
-        self.last_error = (f"the SIM asks for its PIN: set modem.sim_pin in the config ({exc})" if locked
-                           else f"no SIM card answers: seat the SIM ({exc})")
+        # The words "SIM PIN" / "SIM not inserted" are what the kiosk's LED probe looks for.
+        self.last_error = (f"SIM PIN required: set modem.sim_pin in the config ({exc})" if locked
+                           else f"SIM not inserted or not answering: seat the SIM ({exc})")
         self.level = len(self.STEPS)  # straight to the slow retry; power cycles cannot help
         log.error("modem on %s: %s", self.port, self.last_error)
         self._write_health(db)
@@ -340,9 +334,9 @@ class ModemWorker:
         while True:
             try:
                 return modem.open()
-            except (at.SimPinRequired, at.SimNotInserted):
+            except at.SimPinRequired:
                 raise
-            except at.AtError:
+            except at.AtError:  # a SIM "not ready" while booting included
                 if time.monotonic() >= deadline or self.link.stop_event.wait(0.5):
                     raise
 

@@ -21,10 +21,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, time as clock_time, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timezone
 
-from .errors import SmsError
+from .errors import OutboxError
+from .policy import DEFAULT_POLICY, Policy  # noqa: F401 (Policy is part of this module's API)
 from .storage import Database, Migration
 
 MIGRATIONS = [
@@ -97,53 +97,6 @@ _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
 # Woken after every enqueue, so a gateway in this process starts at once.
 work_added = threading.Event()
-
-
-class OutboxError(SmsError, ValueError):
-    """A message the outbox refuses (bad number, empty text, too long); the message says why."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How parts are released to modems; the gateway builds it from config.
-
-    Times in seconds unless named otherwise; quiet hours are "HH:MM" local time in `timezone`.
-    """
-    max_attempts: int = 5
-    quiet_start: str = "21:00"
-    quiet_end: str = "06:00"
-    timezone: str = "Asia/Ho_Chi_Minh"
-    parts_per_minute: int = 0
-    validity_hours: float = 24.0
-    backoff_base: float = 15.0
-    backoff_max: float = 900.0
-
-    def backoff(self, attempts: int) -> float:
-        """Seconds to wait before attempt `attempts + 1`: doubling from backoff_base, capped."""
-        return min(self.backoff_base * (2 ** max(0, attempts - 1)), self.backoff_max)
-
-    def in_quiet_hours(self, now: datetime) -> bool:
-        start, end = _hhmm(self.quiet_start), _hhmm(self.quiet_end)
-        if start == end:
-            return False
-        try:
-            local = now.astimezone(ZoneInfo(self.timezone)).time()
-        except ZoneInfoNotFoundError:
-            raise OutboxError(f"unknown time zone {self.timezone!r} for quiet hours") from None
-        if start < end:
-            return start <= local < end
-        return local >= start or local < end
-
-
-DEFAULT_POLICY = Policy()
-
-
-def _hhmm(value: str) -> clock_time:
-    try:
-        hours, minutes = value.split(":")
-        return clock_time(int(hours), int(minutes))
-    except ValueError:
-        raise OutboxError(f"quiet hours must be HH:MM, got {value!r}") from None
 
 
 def utcnow() -> datetime:

@@ -23,8 +23,8 @@ class Retention:
     """How long traffic is kept, in days; 0 keeps forever. Only finished rows are purged: a part
     still queued or in flight, or a message not yet handled, is never deleted."""
 
-    outbox_days: float = 30.0
-    inbox_days: float = 30.0
+    outbox_days: float = 40.0  # at least a month: the kiosk's monthly SMS budget counts the outbox
+    inbox_days: float = 40.0
     health_days: float = 7.0  # health rows of modem ports no longer seen
 
 

@@ -2,6 +2,7 @@
 
 Modules:
 - config: typed TOML config (dataclasses, every field documented with unit and default).
+- config_checks: values typing cannot catch (times, zones, ranges, PINs, hub URL), one line each.
 - store: the one SQLite file and the list of every package's migrations.
 - wiring: builds each process (SMS gateway, kiosk devices, sync) from config; the one place that
   joins sms/, hardware/ and the domain.

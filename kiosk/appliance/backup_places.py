@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.appliance.backup import MARKER_NAME, NAME_RE, STICK_FOLDER, SUFFIX, BackupError, BackupInfo, info_of
+from kiosk.appliance.backup_file import MARKER_NAME, NAME_RE, STICK_FOLDER, SUFFIX, BackupError, BackupInfo, info_of
 
 BY_LABEL = Path("/dev/disk/by-label")
 SAFETY_KINDS = ("pre-upgrade", "pre-restore")
@@ -81,7 +81,7 @@ def fallback_folder(config) -> Path:
     return Path(config.backup.folder).expanduser() if config.backup.folder else config.storage.data_dir / "backups"
 
 
-def find(config) -> Place:
+def destination(config) -> Place:
     stick = find_stick(config)
     if stick is not None:
         return Place(stick / STICK_FOLDER, "usb")

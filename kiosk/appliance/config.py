@@ -70,7 +70,7 @@ class Sms:
     send_timeout_seconds: float = setting(60.0, "Longest wait for the modem to accept one part (AT+CMGS), in seconds.")
     recovery_seconds: float = setting(2.0, "Pause before the first modem recovery step, in seconds; later steps wait 5x and 15x, a dead modem 150x.")
     incomplete_after_minutes: float = setting(10.0, "Minutes to wait for the missing parts of a received message before delivering it flagged incomplete.")
-    retention_days: float = setting(30.0, "Days finished outbox messages and handled inbox messages are kept before the gateway purges them (personal data); 0 keeps them forever.")
+    retention_days: float = setting(40.0, "Days finished outbox messages and handled inbox messages are kept before the gateway purges them (personal data); at least 31 keeps the whole month the SMS budget counts; 0 keeps them forever.")
 
 
 @dataclass
@@ -206,8 +206,9 @@ class HubServer:
     port: int = setting(8080, "TCP port `tdp hub serve` listens on.")
     heartbeat_seconds: int = setting(30, "Seconds between kiosk heartbeats.")
     offline_after_missed: int = setting(3, "Missed heartbeats after which a kiosk counts as offline.")
-    login_max_failures: int = setting(5, "Wrong console passwords in a row before the account is locked.")
-    lockout_minutes: int = setting(15, "Console lockout length in minutes after too many wrong passwords.")
+    login_max_failures: int = setting(5, "Failed console logins from one address before that address is locked out.")
+    account_max_failures: int = setting(20, "Failed console logins to one account, from any address, before the account is locked (known browsers still get in).")
+    lockout_minutes: int = setting(15, "First console lockout in minutes; each repeat within a day doubles it.")
 
 
 @dataclass

@@ -30,7 +30,8 @@ RANGES = {
     "relay.reply_interval_seconds": (0, 86_400), "relay.confirm_above": (0, 1_000_000),
     "relay.confirm_minutes": (1, 24 * 60), "hub.poll_seconds": (1, 3600), "hub_server.port": (1, 65_535),
     "hub_server.heartbeat_seconds": (1, 3600), "hub_server.offline_after_missed": (1, 1000),
-    "hub_server.login_max_failures": (1, 100), "hub_server.lockout_minutes": (1, 24 * 60),
+    "hub_server.login_max_failures": (1, 100), "hub_server.account_max_failures": (1, 1000),
+    "hub_server.lockout_minutes": (1, 24 * 60),
     "voice.rate": (40, 500), "voice.volume": (0, 200), "gpio.power_key_on_ms": (10, 10_000),
     "gpio.power_key_off_ms": (10, 10_000), "gpio.debounce_ms": (0, 5000),
 }

@@ -157,6 +157,8 @@ class Upgrade:
         adopted = self.versions / __version__
         if adopted.exists():
             raise UpgradeError(f"{self.current} is a folder but {adopted} exists too: move one aside")
+        # its scripts keep naming /opt/tdp/.venv/bin/python, which reaches them through the link
+        # whenever it points back at them: exactly when this version runs again (a rollback)
         os.rename(self.current, adopted)
         self.current.symlink_to(adopted)
         return adopted

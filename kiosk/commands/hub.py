@@ -41,7 +41,8 @@ def hub_settings(config):
         heartbeat_seconds=server.heartbeat_seconds, offline_after_missed=server.offline_after_missed,
         max_parts=config.sms.max_parts, price_per_part=config.sms.price_per_part,
         online_target=config.report.online_target, login_max_failures=server.login_max_failures,
-        lockout_minutes=server.lockout_minutes)
+        account_max_failures=server.account_max_failures, lockout_minutes=server.lockout_minutes,
+        timezone=config.site.timezone, quiet_start=config.sms.quiet_start, quiet_end=config.sms.quiet_end)
 
 
 def _actor() -> str:

@@ -18,7 +18,8 @@ def _list(ctx):
     catalogue = catalogue_module.default()
     found = catalogue.search(" ".join(ctx.args.query)) if ctx.args.query else list(catalogue)
     rows = [{"code": p.code, "name": p.name, "category": p.category, "processing_time": p.processing_time,
-             "reviewed_by_ward": p.reviewed_by_ward} for p in found]
+             "reviewed_by_ward": p.reviewed_by_ward, "kiosk_request": p.kiosk_request,
+             "national_code": p.national_code} for p in found]
     ctx.emit(rows, lambda: "\n".join(f"{r['code']:<15} {r['name']}" for r in rows) or "no procedure matches")
     return 0 if rows else 1
 
@@ -27,7 +28,10 @@ def _show(ctx):
     procedure = catalogue_module.default().get(ctx.args.code)
 
     def text() -> str:
-        lines = [f"{procedure.code}: {procedure.name}", f"Đối tượng: {procedure.audience}", "Giấy tờ:"]
+        lines = [f"{procedure.code}: {procedure.name}",
+                 f"Mã thủ tục quốc gia: {procedure.national_code or '(chưa tra được / not known)'}",
+                 "Nhận yêu cầu tại kiosk: " + ("có" if procedure.kiosk_request else "không (tình nguyện viên hướng dẫn)"),
+                 f"Đối tượng: {procedure.audience}", "Giấy tờ:"]
         lines += [f"  - {d}" for d in procedure.documents]
         lines += ["Trực tuyến:"] + [f"  {i}. {s}" for i, s in enumerate(procedure.steps_online, 1)]
         lines += ["Trực tiếp:"] + [f"  {i}. {s}" for i, s in enumerate(procedure.steps_in_person, 1)]
@@ -36,6 +40,8 @@ def _show(ctx):
                   f"Cổng DVC: {procedure.portal_url}"]
         if not procedure.reviewed_by_ward:
             lines.append("(Nội dung chưa được phường kiểm tra / not yet reviewed by the ward)")
+        if procedure.unreviewed:
+            lines.append("Chưa kiểm chứng / unverified: " + ", ".join(procedure.unreviewed))
         return "\n".join(lines)
 
     ctx.emit(procedure.as_dict(), text)

@@ -147,7 +147,7 @@ def import_contacts(db: Database, path: str | Path, *, group: str | None = None,
 def _group_name(db: Database, name_or_code: str) -> str:
     """The existing group's name for a code like HPN, else the text itself (a new group)."""
     try:
-        return directory.find_group(db, name_or_code)["name"]
+        return directory.get_group(db, name_or_code)["name"]
     except NotFound:
         return clean(name_or_code)
 

@@ -133,7 +133,7 @@ def ensure_group(db: Database, name: str, code: str | None = None) -> int:
                             (candidate, name, key)).lastrowid
 
 
-def find_group(db: Database, name_or_code: str) -> dict:
+def get_group(db: Database, name_or_code: str) -> dict:
     """A group by its code (HPN) or its name with case, spaces and diacritics ignored (HOIPHUNU)."""
     key = fold(name_or_code)
     row = db.query_one("SELECT id, code, name FROM groups WHERE lower(code) = ? OR name_key = ?", (key, key))
@@ -261,7 +261,7 @@ def list_residents(db: Database, group: str | None = None) -> list[dict]:
     where, params = "", ()
     if group:
         where, params = "WHERE r.id IN (SELECT resident_id FROM memberships WHERE group_id = ?)", (
-            find_group(db, group)["id"],)
+            get_group(db, group)["id"],)
     rows = db.query(f"""
         SELECT r.id, r.full_name, r.role, r.phone, r.consent, r.consent_method, r.consent_source,
                r.household_id, h.address, r.active,
@@ -283,7 +283,7 @@ def recipients(db: Database, group: str | None = None) -> list[str]:
     if group is None or fold(group) in EVERYONE:
         return [r["phone"] for r in db.query(
             "SELECT phone FROM residents WHERE consent = 1 AND active = 1 AND phone IS NOT NULL ORDER BY id")]
-    group_id = find_group(db, group)["id"]
+    group_id = get_group(db, group)["id"]
     return [r["phone"] for r in db.query(
         "SELECT r.phone FROM residents r JOIN memberships m ON m.resident_id = r.id "
         "WHERE m.group_id = ? AND r.consent = 1 AND r.active = 1 AND r.phone IS NOT NULL ORDER BY r.id",
@@ -309,7 +309,7 @@ def audience(db: Database, group: str | None = None, *, per_household: bool = Fa
     where, params = "", ()
     if group is not None and fold(group) not in EVERYONE:
         where, params = "AND r.id IN (SELECT resident_id FROM memberships WHERE group_id = ?)", (
-            find_group(db, group)["id"],)
+            get_group(db, group)["id"],)
     rows = db.query(f"""
         SELECT r.id AS resident_id, r.full_name, r.phone, r.household_id, r.is_head,
                COALESCE(h.address, '') AS address
@@ -326,11 +326,6 @@ def audience(db: Database, group: str | None = None, *, per_household: bool = Fa
     for row in rows:
         by_phone.setdefault(row["phone"], row)
     return [{k: v for k, v in row.items() if k != "is_head"} for row in by_phone.values()]
-
-
-def consent_withdrawals(db: Database, since: str, until: str) -> int:
-    """How many consent withdrawals were recorded in [since, until) (UTC stamps)."""
-    return db.scalar("SELECT COUNT(*) FROM consent_log WHERE given = 0 AND at >= ? AND at < ?", (since, until)) or 0
 
 
 def registered_households(db: Database) -> int:

@@ -298,6 +298,12 @@ def _resolve(db: Database, raw_code: str, prefix: str) -> str:
     try:
         code = tracking.parse(raw_code, prefix)
     except tracking.InvalidTrackingCode as exc:
+        typed = portal.compact(raw_code)
+        if len(typed) >= portal.MIN_COMPACT:  # a portal code typed without its dots and dashes
+            found = db.scalar("SELECT code FROM dossiers WHERE portal_code IS NOT NULL "
+                              "AND REPLACE(REPLACE(portal_code, '.', ''), '-', '') = ?", (typed,))
+            if found:
+                return found
         existing = [c for c in tracking.corrections(raw_code, prefix)
                     if db.scalar("SELECT 1 FROM dossiers WHERE code = ?", (c,))]
         if existing:

@@ -21,6 +21,8 @@ EXAMPLE = "000.24.35.H42-251203-0001"
 MAX_LENGTH = 40
 _AGENCY = re.compile(r"^(\d{2,3}\.){1,4}[A-Z]\d{2}$")
 _SEQUENCE = re.compile(r"^\d{3,6}$")
+# The usual shape typed on a keyboard without '.' or '-': 000 24 35 H42 251203 0001.
+_COMPACT = re.compile(r"^(\d{3})(\d{2})(\d{2})([A-Z]\d{2})(\d{6})(\d{3,6})$")
 # Where the portal shows a dossier by its code. The link is not documented by the portal: an
 # installer should check it and may override it in config ([requests] portal_lookup_url).
 DEFAULT_LOOKUP_URL = "https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?ma_ho_so={portal_code}"
@@ -33,9 +35,14 @@ class InvalidPortalCode(InvalidInput):
 def parse(raw: object, *, today: date | None = None) -> str:
     """The canonical code (upper case, no spaces) or InvalidPortalCode with the reason.
 
+    The usual shape typed without its dots and dashes ("0002435H422512030001") is accepted too.
+
     `today` (local) bounds the filing date: a code cannot be filed in the future.
     """
     text = re.sub(r"\s+", "", clean(raw)).upper()
+    usual = _COMPACT.match(text)
+    if usual:
+        text = "{}.{}.{}.{}-{}-{}".format(*usual.groups())
     if not text:
         raise InvalidPortalCode(f"the portal dossier code is empty (mã hồ sơ trên Cổng có dạng {EXAMPLE})")
     if len(text) > MAX_LENGTH:
@@ -75,6 +82,14 @@ def looks_like(raw: object) -> bool:
     Lets a lookup box that takes either code tell a mistyped portal code from a kiosk code."""
     text = re.sub(r"\s+", "", clean(raw))
     return "." in text or text.count("-") == 2 and len(text.split("-")[1]) == 6
+
+
+MIN_COMPACT = 14  # letters and digits of the shortest portal code (00.H42-251203-001)
+
+
+def compact(raw: object) -> str:
+    """Only the letters and digits, upper case: a portal code typed on a keyboard with no '.' or '-'."""
+    return re.sub(r"[^0-9A-Za-z]", "", clean(raw)).upper()
 
 
 def lookup_url(portal_code: str, template: str = DEFAULT_LOOKUP_URL) -> str:

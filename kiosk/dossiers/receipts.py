@@ -29,6 +29,7 @@ from kiosk.dossiers import tracking
 from kiosk.appliance.config import Config
 from kiosk.clock import utc_stamp
 from kiosk.errors import InvalidInput
+from kiosk.files import write_atomic
 from kiosk import clock
 
 MIGRATIONS = [
@@ -125,7 +126,7 @@ def receipt_data(dossier: dossiers.Dossier, config: Config) -> render.ReceiptDat
         procedure_name=dossier.procedure_name, code=dossier.code,
         national_code=procedure.national_code if procedure else "",
         full_name=dossier.full_name, appointment_date=clock.display_date(dossier.appointment_date),
-        issued_at=clock.local_time(config.site.timezone, dossier.created_at).strftime("%d/%m/%Y %H:%M"),
+        issued_at=clock.local_time(config.site.timezone, dossier.created_at).strftime("%d/%m/%Y\u00a0%H:%M"),
         qr_payload=qr_payload(dossier, config), citizen_id_masked=dossier.masked_citizen_id,
         phone_masked=phones.masked(dossier.phone), volunteer=dossier.volunteer,
         collect_at=dossiers.collect_place(dossier),
@@ -152,13 +153,8 @@ def render_receipt(db: Database, config: Config, raw_code: str, fmt: str = "pdf"
 
 
 def render_to_file(data: bytes, out: str | Path) -> Path:
-    path = Path(out).expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
-    return path
+    """Write a rendered receipt to `out` whole (kiosk.files.write_atomic)."""
+    return write_atomic(out, data)
 
 
 def kept_dir(config: Config) -> Path:

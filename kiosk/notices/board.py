@@ -11,7 +11,7 @@ from sms.storage import Database, Migration
 
 from kiosk.clock import utc_stamp
 from kiosk.errors import InvalidInput, NotFound
-from kiosk.text import clean
+from kiosk.text import clean, fold
 
 SOURCES = ("hub", "sms", "local")
 
@@ -105,3 +105,21 @@ def recent_from(db: Database, source: str, since: str) -> list[dict]:
     """[{external_id, cancelled_at}] of notices from `source` ("hub", "relay"…) created since a store timestamp."""
     return db.query("SELECT external_id, cancelled_at FROM notices WHERE source = ? AND created_at >= ? ORDER BY id",
                     (source, since))
+
+
+def _same_text(text: str) -> str:
+    """Text compared for "is this the same notice": case, accents, spacing and punctuation ignored,
+    so an unaccented SMS command matches the accented hub copy of one notice."""
+    return fold(text)
+
+
+def find_same(db: Database, text: str, group_code: str, *, source: str, since: str) -> dict | None:
+    """The newest live notice from `source` with the same text (see _same_text) and group, posted since
+    a store timestamp; None if there is none. Sync uses it to recognise a relayed copy of a hub notice."""
+    key, group = _same_text(text), (group_code or "").upper()
+    rows = db.query("SELECT id, external_id, text, group_code FROM notices WHERE source = ? AND created_at >= ? "
+                    "AND cancelled_at IS NULL ORDER BY id DESC", (source, since))
+    for row in rows:
+        if row["group_code"] == group and _same_text(row["text"]) == key:
+            return {"id": row["id"], "external_id": row["external_id"]}
+    return None

@@ -52,10 +52,10 @@ def counts(db: Database, config: Config, day: date, until: datetime) -> dict:
                       if key.split(":")[0] in ("notice", "relay", "hub")}
     return {
         "registrations": sum(1 for r in pending_registrations(db) if lo <= r["requested_at"] < hi),
-        "withdrawals": directory.consent_withdrawals(db, lo, hi),
+        "withdrawals": len(directory.withdrawals_between(db, lo, hi)),
         "help_opened": len(help_tickets.list_tickets(db, day=day.isoformat())),
         "help_closed": len(closed_today),
-        "forwarded": sum(1 for r in audit_log(db, AUDIT_WINDOW) if r["outcome"] == "forwarded" and lo <= r["at"] < hi),
+        "forwarded": sum(1 for r in audit_log(db, AUDIT_WINDOW, since=lo) if r["outcome"] == "forwarded" and r["at"] < hi),
         "notices_failed": len(notices_failed),
     }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -154,6 +155,9 @@ def create(db: Database, config: Config, text: str, *, group: str | None, at: st
         raise ScheduleError("notice text is empty", "Nội dung thông báo đang trống")
     if len(text) > MAX_TEXT:
         raise ScheduleError(f"notice text is {len(text)} characters; at most {MAX_TEXT}")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in text):
+        raise ScheduleError("notice text contains invisible control characters; retype it",
+                            "Nội dung có ký tự điều khiển; hãy gõ lại")
     templates.check(text)
     every = (every or "").strip().lower()
     if every not in EVERY:
@@ -197,7 +201,7 @@ def _group_code(db: Database, group: str | None, strict: bool) -> str:
     if group is None or fold(group) in directory.EVERYONE:
         return directory.EVERYONE_CODE
     try:
-        return directory.find_group(db, group)["code"]
+        return directory.get_group(db, group)["code"]
     except NotFound:
         if strict:
             raise

@@ -6,7 +6,8 @@
 The date and time are digits only, so no symbol menu is needed: `0512 1930` is 5 December at
 19:30 (also accepted: 05/12, 5.12, 19:30, 19h30, 19h). The year is the next one in which that
 moment is still ahead. Times are the site's local time. Called by kiosk.relay.officials after it
-has checked the sender's number and PIN; replies are short and unaccented (one SMS part).
+has checked the sender's number and PIN. Replies are fixed unaccented templates (one SMS part)
+whose fields are numbers and codes, never the sender's own words.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kiosk.errors import TdpError
-from kiosk.notices import schedule
+from kiosk.errors import NotFound, TdpError
+from kiosk.notices import budget, questions, schedule, templates
 from kiosk.text import clean, fold
 
 COMMANDS = ("HG", "HH")
@@ -24,6 +25,15 @@ REPEAT_WORDS = {"day": "moi ngay", "week": "moi tuan", "month": "moi thang"}
 _DAY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})$|^(\d{2})(\d{2})$")
 _TIME = re.compile(r"^(\d{1,2})(?:[:.hH](\d{2})?)?$|^(\d{2})(\d{2})$")
 USAGE = "HG <PIN> <NHOM|TATCA> <ngay ddmm> <gio hhmm> [MOINGAY|MOITUAN|MOITHANG] <noi dung>"
+SCHEDULED = ("TDP: Da hen TB so {id} luc {when}{repeat} den {recipients} nguoi ({group}), {parts} tin/nguoi. "
+             "Huy: HH <PIN> {id}")
+NOT_SCHEDULED = "TDP: Khong hen duoc: {why}. Cu phap: " + USAGE
+MALFORMED = "TDP: Lenh sai ({problem}). Cu phap: " + USAGE + ". Vd: HG 2468 HPN 0512 1930 Hop chi hoi"
+CANCELLED = "TDP: Da huy TB hen gio so {id}; {withdrawn} tin chua gui da dung."
+NO_SUCH = "TDP: Khong co TB hen gio so {id}."
+_WHY = [(NotFound, "khong co nhom nay (NHOM <PIN> de xem)"), (budget.BudgetExceeded, "het ngan sach SMS thang"),
+        (questions.QuestionError, "cau hoi sai"), (templates.TemplateError, "truong {..} sai"),
+        (schedule.ScheduleError, "thoi gian hoac noi dung khong hop le")]
 
 
 def parse_when(day_word: str, time_word: str, zone: str, now: datetime) -> datetime | None:
@@ -46,18 +56,17 @@ def parse_when(day_word: str, time_word: str, zone: str, now: datetime) -> datet
     return None
 
 
-def handle(relay, official, sender: str, command: str, args: list[str]) -> list[str]:
+def handle(relay, official, sender: str, command: str, args: list[str]) -> list[tuple[str, str]]:
     """Run HG or HH for an official whose number and PIN the relay (kiosk.relay.officials.Relay:
-    db, config, now, audit) has checked; the texts to reply to the sender."""
+    db, config, now, audit) has checked; the (text, kind) replies to the sender."""
     if command == "HH":
         return _cancel(relay, official, sender, args)
     if len(args) < 4:
         return _usage(relay, official, sender, "thieu nhom, ngay, gio hoac noi dung")
     target, day_word, time_word, rest = args[0], args[1], args[2], args[3:]
-    zone = relay.config.site.timezone
-    when = parse_when(day_word, time_word, zone, relay.now)
+    when = parse_when(day_word, time_word, relay.config.site.timezone, relay.now)
     if when is None:
-        return _usage(relay, official, sender, f"ngay gio '{day_word} {time_word}' khong hop le")
+        return _usage(relay, official, sender, "ngay gio khong hop le")
     every = REPEAT.get(fold(rest[0]), "") if rest else ""
     if every:
         rest = rest[1:]
@@ -69,33 +78,29 @@ def handle(relay, official, sender: str, command: str, args: list[str]) -> list[
                                  every=every, source="sms", created_by=official.name, reply_to=sender,
                                  now=relay.now)
     except TdpError as exc:
-        relay.audit(sender, official.name, "HG", "refused", str(exc)[:200])
-        return [f"TDP: Khong hen duoc: {_short(exc)}. Cu phap: {USAGE}"]
-    relay.audit(sender, official.name, "HG", "scheduled",
+        why = next((w for kind, w in _WHY if isinstance(exc, kind)), "khong hop le")
+        relay.audit(sender, official.name, "HG", "refused", "not_scheduled", str(exc))
+        return [(NOT_SCHEDULED.format(why=why), "refusal")]
+    relay.audit(sender, official.name, "HG", "scheduled", "",
                 f"notice {result['id']} to {result['group']} at {result['first']} {every}".strip())
-    repeat = f", {REPEAT_WORDS[every]}" if every else ""
-    return [f"TDP: Da hen TB so {result['id']} luc {when.strftime('%H:%M %d/%m/%Y')}{repeat} den "
-            f"{result['preview']['recipients']} nguoi ({result['group']}), "
-            f"{result['preview']['parts_per_message']} tin/nguoi. Huy: HH <PIN> {result['id']}"]
+    return [(SCHEDULED.format(id=result["id"], when=when.strftime("%H:%M %d/%m/%Y"),
+                              repeat=f", {REPEAT_WORDS[every]}" if every else "",
+                              recipients=result["preview"]["recipients"], group=result["group"],
+                              parts=result["preview"]["parts_per_message"]), "reply")]
 
 
-def _cancel(relay, official, sender: str, args: list[str]) -> list[str]:
-    if not args or not args[0].isdigit():
+def _cancel(relay, official, sender: str, args: list[str]) -> list[tuple[str, str]]:
+    if not args or not args[0].isdigit() or len(args[0]) > 9:
         return _usage(relay, official, sender, "thieu so TB")
     try:
         result = schedule.cancel(relay.db, int(args[0]), now=relay.now)
     except TdpError:
-        relay.audit(sender, official.name, "HH", "refused", f"no notice {args[0]}")
-        return [f"TDP: Khong co TB hen gio so {args[0]}."]
-    relay.audit(sender, official.name, "HH", "cancelled", f"notice {result['id']}")
-    return [f"TDP: Da huy TB so {result['id']}; {result['withdrawn_messages']} tin chua gui da dung."]
+        relay.audit(sender, official.name, "HH", "refused", "unknown_notice", f"no notice {args[0]}")
+        return [(NO_SUCH.format(id=int(args[0])), "refusal")]
+    relay.audit(sender, official.name, "HH", "cancelled", "", f"notice {result['id']}")
+    return [(CANCELLED.format(id=result["id"], withdrawn=result["withdrawn_messages"]), "reply")]
 
 
-def _usage(relay, official, sender: str, problem: str) -> list[str]:
-    relay.audit(sender, official.name, "HG", "malformed", problem)
-    return [f"TDP: Lenh sai ({problem}). Cu phap: {USAGE}. Vd: HG 2468 HPN 0512 1930 Hop chi hoi"]
-
-
-def _short(exc: TdpError) -> str:
-    from sms.vietnamese import unaccent
-    return unaccent(exc.vietnamese or str(exc))[:90]
+def _usage(relay, official, sender: str, problem: str) -> list[tuple[str, str]]:
+    relay.audit(sender, official.name, "HG", "malformed", "malformed", problem)
+    return [(MALFORMED.format(problem=problem), "refusal")]

@@ -29,6 +29,7 @@ from sms import outbox
 from sms.segments import SegmentError, segment
 from sms.storage import Database, Migration
 
+from hub import contract
 from kiosk.appliance.config import Config, Official
 from kiosk.directory import phone as phones
 from kiosk.directory import residents as directory
@@ -38,7 +39,7 @@ from kiosk.relay import texts
 from kiosk.relay.texts import Reply
 from kiosk.text import clean, fold
 
-OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", "XN", *sms_commands.COMMANDS)
+OFFICIAL_COMMANDS = ("TB", "KC", "HUY", "TT", "NHOM", *sms_commands.COMMANDS, "XN")  # XN last: it has no PIN
 CODE_ALPHABET = "ACEFHJKMNPRTUVWXY3479"  # none of 0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, 6/G: 21**6 = 86 million codes
 CODE_LENGTH = 6
 _CODE_TRIES = 20
@@ -151,7 +152,7 @@ class Relay:
         if command == "TT":
             return self._status(official, sender)
         if command in sms_commands.COMMANDS:  # HG/HH: scheduled notices (kiosk/notices/sms_commands.py)
-            return [Reply(sender, t) for t in sms_commands.handle(self, official, sender, command, args)]
+            return [Reply(sender, t, kind=k) for t, k in sms_commands.handle(self, official, sender, command, args)]
         return self._groups(official, sender)
 
     # -- commands ---------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ class Relay:
             if fold(candidate) in directory.EVERYONE:
                 return directory.EVERYONE_CODE, k
             try:
-                return directory.find_group(self.db, candidate)["code"], k
+                return directory.get_group(self.db, candidate)["code"], k
             except NotFound:
                 continue
         return None, 0
@@ -193,6 +194,12 @@ class Relay:
                           kind="refusal")]
         everyone = group_code == directory.EVERYONE_CODE
         recipients = directory.recipients(self.db, None if everyone else group_code)
+        since = (self.now - timedelta(hours=contract.RELAY_MATCH_HOURS)).isoformat(timespec="seconds")
+        if notices.find_same(self.db, text, group_code, source="hub", since=since):
+            # The hub's copy of this notice already reached this kiosk and its residents: the
+            # official's SMS fallback must not send it a second time.
+            self.audit(sender, official.name, command, "refused", "already_from_hub", f"group {group_code}")
+            return [Reply(sender, texts.ALREADY_FROM_HUB.format(group=group_code), kind="refusal")]
         if not urgent:
             try:
                 budget.check(self.db, self.config, parts * len(recipients), self.now)

@@ -58,6 +58,13 @@ def sections(report: dict) -> list[Section]:
             ["Tổng số hồ sơ", req["total"]], ["Số hồ sơ nộp trực tuyến", req["online"]],
             ["Tỷ lệ trực tuyến", _pct(req["online_share"])], ["Chỉ tiêu tỷ lệ trực tuyến", _pct(req["target"])],
             ["Đánh giá", verdict]]),
+        Section("Yêu cầu nhờ làm thủ tục tại kiosk", ["Chỉ tiêu", "Giá trị"], [
+            ["Yêu cầu tại kiosk", report["desk"]["kiosk_requests"]],
+            ["Đã nộp lên Cổng Dịch vụ công", report["desk"]["reached_portal"]],
+            ["Tỷ lệ đã nộp lên Cổng", _pct(report["desk"]["portal_share"])],
+            ["Thời gian từ kiosk đến Cổng, trung vị (giờ)", report["desk"]["hours_to_portal_median"]],
+            ["Thời gian từ kiosk đến Cổng, trung bình (giờ)", report["desk"]["hours_to_portal_avg"]],
+            ["Đã nhận kết quả", report["desk"]["collected"]]]),
         Section("1. Hồ sơ theo thủ tục", ["Thủ tục", "Tổng số", "Trực tuyến", "Tỷ lệ trực tuyến"],
                 [[r["name"], r["total"], r["online"], _pct(r["online_share"])] for r in req["by_procedure"]]),
         Section("2. Hồ sơ theo kênh tiếp nhận", ["Kênh", "Tổng số", "Trực tuyến", "Tỷ lệ trực tuyến"],

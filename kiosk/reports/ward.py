@@ -5,7 +5,9 @@ the share submitted online against config `report.online_target`, the weekly onl
 help tickets by source and outcome, rota sessions covered and uncovered, hours per volunteer,
 SMS parts sent, delivered and failed with their estimated cost (config `sms.price_per_part`,
 VND) and that cost per registered household and month against what Công dân điện tử charges
-(config `notices.household_price`), and residents' satisfaction per service and month. Shares are fractions 0-1.
+(config `notices.household_price`), residents' satisfaction per service and month, and the
+request desk: kiosk requests that reached the national portal, the time from kiosk to portal
+(hours), and results collected. Shares are fractions 0-1.
 Stored times are UTC; periods and weeks are cut at local midnight (config `site.timezone`).
 """
 from __future__ import annotations
@@ -63,6 +65,7 @@ def build(db: Database, config: Config, start: date, end: date) -> dict:
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "requests": _requests(db, config, window),
+        "desk": _desk(db, window),
         "weekly": _weekly(db, config, window, start, end),
         "help_tickets": _help_tickets(db, window),
         "volunteers": _volunteers(db, window),
@@ -94,6 +97,28 @@ def _requests(db: Database, config: Config, w: dict) -> dict:
     return {"total": total, "online": online, "online_share": _share(online, total), "target": target,
             "meets_target": total > 0 and online / total >= target,
             "by_procedure": by_procedure, "by_channel": by_channel}
+
+
+def _desk(db: Database, w: dict) -> dict:
+    """Kiosk requests made in the period: how many reached the portal, how fast, how many collected."""
+    empty = {"kiosk_requests": 0, "reached_portal": 0, "portal_share": 0.0, "hours_to_portal_avg": None,
+             "hours_to_portal_median": None, "collected": 0}
+    if not _has_table(db, "dossiers"):
+        return empty
+    rows = db.query("""
+        SELECT portal_code IS NOT NULL AS filed, status = 'picked_up' AS collected,
+               (julianday(portal_recorded_at) - julianday(created_at)) * 24 AS hours
+        FROM dossiers WHERE channel = 'kiosk' AND created_at >= :low AND created_at < :high""", w)
+    hours = sorted(r["hours"] for r in rows if r["filed"] and r["hours"] is not None)
+    filed = sum(r["filed"] for r in rows)
+    median = None
+    if hours:
+        middle = len(hours) // 2
+        median = hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2
+    return {"kiosk_requests": len(rows), "reached_portal": filed, "portal_share": _share(filed, len(rows)),
+            "hours_to_portal_avg": round(sum(hours) / len(hours), 1) if hours else None,
+            "hours_to_portal_median": round(median, 1) if median is not None else None,
+            "collected": sum(r["collected"] for r in rows)}
 
 
 def _weekly(db: Database, config: Config, w: dict, start: date, end: date) -> list[dict]:

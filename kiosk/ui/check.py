@@ -1,4 +1,5 @@
-"""Check my request: type the tracking code from the receipt and see its status and history.
+"""Check my request: type the code from the slip (or the portal's dossier code, with or without its
+dots and dashes) and see its status and history.
 
 The code is the key: it is random and printed only on the resident's own receipt. The screen
 shows the procedure, status and dates, never the name, phone or citizen ID, so a code read off
@@ -40,7 +41,7 @@ class CheckScreen(KioskScreen):
         return False
 
     def _prefix(self) -> str:
-        return tracking.prefix_for(self.app.tdp_config.site.residential_group)
+        return tracking.prefix(self.app.tdp_config)
 
     def lookup_code(self) -> None:
         if self.busy:
@@ -102,7 +103,11 @@ class CheckScreen(KioskScreen):
         for item in results:
             lines = [f"[b]{item['code']}[/b]  {item['procedure_name']}",
                      f"{app.t('check_status')}: [b]{item['status_label']}[/b]"]
-            if item.get("appointment_date"):
+            if item.get("portal_code"):
+                lines.append(app.t("check_portal_code", code=item["portal_code"]))
+            if item.get("official_appointment"):
+                lines.append(app.t("check_official_appointment", date=clock.display_date(item["official_appointment"])))
+            elif item.get("appointment_date"):
                 lines.append(app.t("request_appointment", date=clock.display_date(item["appointment_date"])))
             lines += [f"   {local_day(e['at'], zone)}  {dossiers.STATUS_LABELS.get(e['status'], e['status'])}"
                       for e in item.get("history", [])]
@@ -119,7 +124,8 @@ def local_day(stamp: str, zone: str) -> str:
 def _public(dossier) -> dict:
     """What the check screen may show: no name, phone or citizen ID."""
     data = dossier.public()
-    return {key: data[key] for key in ("code", "procedure_name", "status", "status_label", "appointment_date", "history")}
+    return {key: data[key] for key in ("code", "procedure_name", "status", "status_label", "appointment_date",
+                                       "portal_code", "official_appointment", "history")}
 
 
 def _by_code(db, code: str, prefix: str) -> list[dict]:

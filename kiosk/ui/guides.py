@@ -1,6 +1,10 @@
-"""Procedure guides: category → procedure → steps, documents, fee; a QR code to the portal page.
+"""Procedure guides: category → procedure → steps, documents, fee; a QR code to the procedure's own
+page on the national portal.
 
-Three taps from Home reach any procedure. The catalogue is the same data file the CLI reads.
+Three taps from Home reach any procedure. The catalogue is the same data file the CLI reads. A
+procedure the kiosk takes requests for offers "Nhờ làm thủ tục"; the others (the resident must be
+present, or the originals seen) offer "Nhờ tình nguyện viên hướng dẫn", which opens a help ticket
+naming the procedure.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ class GuidesScreen(KioskScreen):
     category = StringProperty("")
     procedure = ObjectProperty(None, allownone=True)
     online = BooleanProperty(True)
+    ticket_message = StringProperty("")
 
     def on_kv_post(self, base_widget):
         super().on_kv_post(base_widget)
@@ -38,6 +43,7 @@ class GuidesScreen(KioskScreen):
 
     def reset(self) -> None:
         self.step, self.category, self.procedure, self.online = "categories", "", None, True
+        self.ticket_message = ""
         if "search_input" in self.ids:
             self.ids.search_input.text = ""
 
@@ -71,6 +77,7 @@ class GuidesScreen(KioskScreen):
     def show(self, code: str) -> None:
         self.procedure = procedures.default().get(code)
         self.online = True
+        self.ticket_message = ""
         self.ids.portal_qr.texture = qr_texture(self.procedure.portal_url)
         self.step = "detail"
         self.ids.detail_scroll.scroll_y = 1  # a new guide starts at its top (finding 29)
@@ -125,5 +132,21 @@ class GuidesScreen(KioskScreen):
         app = self.app
         app.print_in_background(print_checklist, app.tdp_config, self.procedure.code)
 
+    def hand_in_key(self, procedure) -> str:
+        return "tile_request" if procedure is None or procedure.kiosk_request else "guides_ask_volunteer"
+
     def hand_in(self) -> None:
-        self.app.go("request", code=self.procedure.code)
+        app = self.app
+        if self.procedure.kiosk_request:
+            app.go("request", code=self.procedure.code)
+            return
+        from kiosk.volunteers import help_tickets
+        note = f"Hướng dẫn thủ tục {self.procedure.code}: {self.procedure.name}"
+        app.services.call(help_tickets.create, app.tdp_config, "kiosk", note=note, on_done=self._ticket_opened,
+                          on_error=self._ticket_failed)
+
+    def _ticket_opened(self, ticket: dict) -> None:
+        self.ticket_message = self.app.t("guides_volunteer_coming", number=ticket["display_number"])
+
+    def _ticket_failed(self, message: str) -> None:
+        self.ticket_message = message or self.app.t("error_generic")

@@ -1,7 +1,9 @@
-"""Hand in a request: procedure → name → phone → citizen ID (optional) → confirm → tracking code.
+"""Ask for help with a procedure: procedure → name → phone → citizen ID (optional) → confirm → code.
 
-On confirm the dossier is created (its SMS queued in the same transaction), the code is shown in
-large type and the receipt printed in the background. A second tap while the first is being
+The kiosk takes no document: it records the request. On confirm the request is created (its SMS
+queued in the same transaction), the code is shown in large type with the estimated date, the
+papers to bring and who will call, and the slip is printed in the background. Only procedures
+with `kiosk_request = true` are listed. A second tap while the first is being
 handled does nothing: one confirm, one dossier.
 """
 from __future__ import annotations
@@ -10,7 +12,9 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk.dossiers import lifecycle as dossiers
+from kiosk.dossiers import messages
 from kiosk.dossiers import procedures
+from kiosk.dossiers import tracking
 from ..text import clean
 from kiosk.ui.app import KioskScreen
 from kiosk import clock
@@ -28,10 +32,13 @@ class RequestScreen(KioskScreen):
     procedure = ObjectProperty(None, allownone=True)
     code = StringProperty("")
     appointment = StringProperty("")
+    next_steps = StringProperty("")
 
     def on_kv_post(self, base_widget):
         super().on_kv_post(base_widget)
         for procedure in procedures.default():  # the catalogue is fixed while the kiosk runs
+            if not procedure.kiosk_request:
+                continue
             button = Factory.ListButton(text=procedure.name)
             button.code = procedure.code
             button.bind(on_release=lambda b: self.choose(b.code))
@@ -44,7 +51,7 @@ class RequestScreen(KioskScreen):
 
     def reset(self) -> None:
         self.step, self.error, self.busy, self.procedure = "procedure", "", False, None
-        self.code = self.appointment = ""
+        self.code = self.appointment = self.next_steps = ""
         for field in ("name_input", "phone_input", "cid_input"):
             if field in self.ids:
                 self.ids[field].text = ""
@@ -61,7 +68,11 @@ class RequestScreen(KioskScreen):
         self.step = step
 
     def choose(self, code: str) -> None:
-        self.procedure = procedures.default().get(code)
+        procedure = procedures.default().get(code)
+        if not procedure.kiosk_request:
+            self.app.go("guides", code=code)  # its guide offers a volunteer's help instead
+            return
+        self.procedure = procedure
         self._go("name")
 
     def submit_name(self) -> None:
@@ -109,17 +120,19 @@ class RequestScreen(KioskScreen):
         self.busy = True
         app = self.app
         config = app.tdp_config
-        from kiosk.dossiers import tracking
         self._submitted = dict(
             procedure_code=self.procedure.code, full_name=self.ids.name_input.text,
             phone=self.ids.phone_input.text, citizen_id=self.citizen_id() or None, channel="kiosk",
-            prefix=tracking.prefix_for(config.site.residential_group), timezone=config.site.timezone)
+            prefix=tracking.prefix(config), timezone=config.site.timezone,
+            filing_days=config.requests.filing_days)
         app.services.call(_create, self._submitted, on_done=self._created, on_error=self._failed)
 
     def _created(self, dossier) -> None:
         self.busy = False
         self.code = dossier.code
         self.appointment = clock.display_date(dossier.appointment_date)
+        papers = ", ".join(messages.short_document(d) for d in self.procedure.documents)
+        self.next_steps = self.app.t("request_next_steps", documents=papers)
         self._go("done")
         from kiosk.dossiers.receipts import print_receipt
         app = self.app

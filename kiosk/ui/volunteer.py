@@ -1,4 +1,8 @@
-"""Volunteer mode (PIN): check in/out, the help-ticket queue, request status updates, reprints.
+"""Volunteer mode (PIN): check in/out, the help-ticket queue, the request desk, reprints.
+
+The request desk: find a request by either code; record the portal's dossier code and official
+appointment (one SMS); tick the missing documents from the procedure's list (they go in the
+SMS); reject only with a reason and a confirmation, and only as a senior volunteer or official.
 
 Reached by the small "Dành cho tình nguyện viên" key in Home's corner, away from the residents'
 buttons; the idle reset logs the volunteer out like any other session. The menu shows the
@@ -13,6 +17,7 @@ from kivy.factory import Factory
 from kivy.properties import DictProperty, ListProperty, ObjectProperty, StringProperty
 
 from kiosk.dossiers import lifecycle as dossiers
+from kiosk.dossiers import messages
 from kiosk.volunteers import help_tickets
 from kiosk.dossiers import procedures
 from kiosk.dossiers import tracking
@@ -30,6 +35,8 @@ class VolunteerScreen(KioskScreen):
     tickets = ListProperty([])
     ticket = ObjectProperty(None, allownone=True)
     dossier = ObjectProperty(None, allownone=True)
+    documents = ListProperty([])   # the procedure's documents ticked as missing
+    reason = StringProperty("")    # the rejection's reason, chosen from ui_strings' list
 
     def enter(self, **params) -> None:
         self.reset()
@@ -39,14 +46,24 @@ class VolunteerScreen(KioskScreen):
     def reset(self) -> None:
         self.step, self.error, self.message, self.volunteer, self.who = "who", "", "", {}, ""
         self.tickets, self.ticket, self.dossier = [], None, None
+        self.documents, self.reason = [], ""
         self._pin = ""
-        for field in ("pin_input", "code_input"):
+        for field in ("pin_input", "code_input", "portal_input", "appointment_input"):
             if field in self.ids:
                 self.ids[field].text = ""
 
     def back_step(self) -> bool:
         if self.step in ("tickets", "request", "reprint"):
             self._go("menu")
+            return True
+        if self.step in ("portal", "documents", "reject"):
+            self._go("request")
+            return True
+        if self.step == "appointment":
+            self._go("portal")
+            return True
+        if self.step == "reject_confirm":
+            self._go("reject")
             return True
         if self.step == "close":
             self._go("tickets")
@@ -140,26 +157,122 @@ class VolunteerScreen(KioskScreen):
 
     # -- requests ---------------------------------------------------------------------------------
     def _prefix(self) -> str:
-        return tracking.prefix_for(self.app.tdp_config.site.residential_group)
+        return tracking.prefix(self.app.tdp_config)
 
     def find_request(self) -> None:
         self.app.services.call(dossiers.get, self.ids.code_input.text, self._prefix(),
                                on_done=self._request_found, on_error=self._failed)
+
+    def may_reject(self) -> bool:
+        return self.volunteer.get("desk_role") in volunteers.MAY_REJECT
 
     def _request_found(self, dossier) -> None:
         self.error = ""
         self.dossier = dossier
         box = self.ids.status_buttons
         box.clear_widgets()
+        actions = []
+        if dossier.status in ("received", "forwarded", "needs_more_documents"):
+            actions.append(("portal", self.app.t("volunteer_portal_button")))
         for status in dossiers.TRANSITIONS.get(dossier.status, ()):
-            button = Factory.BigButton(text=dossiers.STATUS_LABELS[status])
-            button.status = status
-            button.bind(on_release=lambda b: self.set_status(b.status))
+            if status == "rejected" and not self.may_reject():
+                continue  # rejection is for officials and senior volunteers
+            if status == "forwarded" and dossier.status == "received":
+                continue  # a received request goes forward by recording its portal code
+            actions.append((status, dossiers.STATUS_LABELS[status]))
+        for action, label in actions:
+            button = Factory.BigButton(text=label)
+            button.action = action
+            if action == "rejected":
+                button.background_color = (0.55, 0.2, 0.2, 1)
+            button.bind(on_release=lambda b: self.act(b.action))
             box.add_widget(button)
+        if self.step != "request":
+            self._go("request")
 
-    def set_status(self, status: str) -> None:
+    def act(self, action: str) -> None:
+        if action == "portal":
+            self.ids.portal_input.text = self.dossier.portal_code or ""
+            self._go("portal")
+        elif action == "needs_more_documents":
+            self._show_documents()
+        elif action == "rejected":
+            self._show_reasons()
+        else:
+            self.set_status(action)
+
+    def set_status(self, status: str, **extra) -> None:
         self.app.services.call(dossiers.update_status, self.dossier.code, status, by=self.volunteer.get("name", ""),
-                               prefix=self._prefix(), on_done=self._request_found, on_error=self._failed)
+                               prefix=self._prefix(), **extra, on_done=self._request_found, on_error=self._failed)
+
+    # portal code, then the official appointment (ddmmyyyy, optional)
+    def portal_next(self) -> None:
+        from kiosk.dossiers import portal
+        try:
+            portal.parse(self.ids.portal_input.text)
+        except portal.InvalidPortalCode:
+            self.error = self.app.t("volunteer_portal_invalid", example=portal.EXAMPLE)
+            return
+        self.ids.appointment_input.text = ""
+        self._go("appointment")
+
+    def save_portal(self, skip_date: bool = False) -> None:
+        digits = "" if skip_date else self.ids.appointment_input.text
+        appointment = None
+        if digits:
+            if len(digits) != 8 or not digits.isdigit():
+                self.error = self.app.t("volunteer_appointment_invalid")
+                return
+            appointment = f"{digits[:2]}/{digits[2:4]}/{digits[4:]}"
+        config = self.app.tdp_config
+        self.app.services.call(dossiers.record_portal, self.dossier.code, self.ids.portal_input.text,
+                               appointment=appointment, by=self.volunteer.get("name", ""), prefix=self._prefix(),
+                               timezone=config.site.timezone, on_done=self._request_found, on_error=self._failed)
+
+    # missing documents, ticked from the procedure's list
+    def _show_documents(self) -> None:
+        self.documents = []
+        box = self.ids.document_list
+        box.clear_widgets()
+        try:
+            papers = procedures.default().get(self.dossier.procedure_code).documents
+        except procedures.NotFound:
+            papers = ()
+        for paper in papers:
+            button = Factory.ListButton(text="☐ " + messages.short_document(paper))
+            button.paper = paper
+            button.bind(on_release=self._toggle_document)
+            box.add_widget(button)
+        self._go("documents")
+
+    def _toggle_document(self, button) -> None:
+        ticked = button.paper in self.documents
+        self.documents = [d for d in self.documents if d != button.paper] if ticked else [*self.documents, button.paper]
+        button.text = ("☐ " if ticked else "☑ ") + messages.short_document(button.paper)
+
+    def send_documents(self) -> None:
+        if not self.documents:
+            self.error = self.app.t("volunteer_tick_documents")
+            return
+        self.set_status("needs_more_documents", documents=list(self.documents))
+
+    # rejection: a reason, then a confirmation
+    def _show_reasons(self) -> None:
+        self.reason = ""
+        box = self.ids.reason_list
+        box.clear_widgets()
+        for reason in self.app.t("volunteer_reject_reasons").split("|"):
+            button = Factory.ListButton(text=reason)
+            button.bind(on_release=lambda b: self._reason_chosen(b.text))
+            box.add_widget(button)
+        self._go("reject")
+
+    def _reason_chosen(self, reason: str) -> None:
+        self.reason = reason
+        self._go("reject_confirm")
+
+    def confirm_reject(self) -> None:
+        self.set_status("rejected", note=self.reason, confirmed=True)
 
     def reprint(self) -> None:
         from kiosk.dossiers.receipts import reprint
@@ -172,8 +285,9 @@ class VolunteerScreen(KioskScreen):
         if dossier is None:
             return ""
         data = dossier.public()
+        portal_line = f"\n{self.app.t('check_portal_code', code=data['portal_code'])}" if data["portal_code"] else ""
         return (f"[b]{data['code']}[/b]  {data['procedure_name']}\n{data['full_name']} · {data['phone']}"
-                f"\n{self.app.t('check_status')}: [b]{data['status_label']}[/b]")
+                f"\n{self.app.t('check_status')}: [b]{data['status_label']}[/b]{portal_line}")
 
 
 def _active_volunteers(db) -> list[dict]:

@@ -88,7 +88,7 @@ def create(db: Database, config: Config, source: str, *, note: str = "", phone: 
     requester = phones.normalise(phone) if phone else None
     if source == "sms" and not requester:
         raise InvalidInput("an SMS ticket needs the sender's phone")
-    creator = vols.find(db, created_by) if created_by else None
+    creator = vols.get_by_name_or_phone(db, created_by) if created_by else None
     if source == "home_visit":
         if creator is None:
             raise InvalidInput("a home visit ticket needs the volunteer who creates it (--by)")
@@ -172,7 +172,7 @@ def get(db: Database, ticket_id: int) -> dict:
     return rows[0]
 
 
-def find(db: Database, ref: str) -> dict:
+def get_by_number(db: Database, ref: str) -> dict:
     """A ticket by its display number ("017", "17": the latest with that number, open ones first) or "#id"."""
     text = re.sub(r"^(số|so|no\.?)\s*", "", clean(ref), flags=re.IGNORECASE)
     if text.startswith("#") and text[1:].isdigit():
@@ -188,7 +188,7 @@ def find(db: Database, ref: str) -> dict:
 
 def assign(db: Database, ref: str, name_or_phone: str, at: datetime | None = None) -> dict:
     """Give a ticket to a volunteer (or move it to another one); closed tickets are refused."""
-    ticket, volunteer = find(db, ref), vols.find(db, name_or_phone)
+    ticket, volunteer = get_by_number(db, ref), vols.get_by_name_or_phone(db, name_or_phone)
     if ticket["status"] == "closed":
         raise InvalidInput(f"ticket {display_number(ticket)} is already closed")
     if not volunteer["active"]:
@@ -201,7 +201,7 @@ def assign(db: Database, ref: str, name_or_phone: str, at: datetime | None = Non
 def close(db: Database, ref: str, *, procedure: str, channel: str, submitted_online: bool, minutes: int,
           volunteer: str | None = None, at: datetime | None = None) -> dict:
     """Close a ticket with its outcome. `volunteer` (name or phone) is who helped, if not the assignee."""
-    ticket = find(db, ref)
+    ticket = get_by_number(db, ref)
     if ticket["status"] == "closed":
         raise InvalidInput(f"ticket {display_number(ticket)} is already closed")
     procedure = clean(procedure)
@@ -213,7 +213,7 @@ def close(db: Database, ref: str, *, procedure: str, channel: str, submitted_onl
         raise InvalidInput("an in-person (at the counter) outcome cannot be submitted online")
     if not isinstance(minutes, int) or not 0 <= minutes <= MAX_MINUTES:
         raise InvalidInput(f"minutes must be a whole number from 0 to {MAX_MINUTES}")
-    helper = vols.find(db, volunteer) if volunteer else None
+    helper = vols.get_by_name_or_phone(db, volunteer) if volunteer else None
     if helper is None and ticket["volunteer_id"] is None:
         raise InvalidInput(f"ticket {display_number(ticket)} has no volunteer: say who helped (--volunteer)")
     with db.transaction() as conn:

@@ -205,7 +205,7 @@ def parse_desk_role(raw: str | None) -> str:
 
 
 def set_desk_role(db: Database, name_or_phone: str, desk_role: str) -> dict:
-    volunteer = find(db, name_or_phone)
+    volunteer = get_by_name_or_phone(db, name_or_phone)
     with db.transaction() as conn:
         conn.execute("UPDATE volunteers SET desk_role = ?, updated_at = ? WHERE id = ?",
                      (parse_desk_role(desk_role), utc_stamp(), volunteer["id"]))
@@ -217,7 +217,7 @@ def may_reject(db: Database, name_or_phone: str) -> bool:
     if not clean(name_or_phone):
         return False
     try:
-        volunteer = find(db, name_or_phone)
+        volunteer = get_by_name_or_phone(db, name_or_phone)
     except (InvalidInput, NotFound):
         return False
     return volunteer["active"] and volunteer.get("desk_role") in MAY_REJECT
@@ -296,7 +296,7 @@ def _public(row: dict) -> dict:
     return data
 
 
-def find(db: Database, name_or_phone: str) -> dict:
+def get_by_name_or_phone(db: Database, name_or_phone: str) -> dict:
     """A volunteer by phone (any written form) or by name (case, spaces and diacritics ignored)."""
     text = clean(name_or_phone)
     if phones.is_valid(text):
@@ -317,7 +317,7 @@ def list_volunteers(db: Database, *, active_only: bool = False) -> list[dict]:
 
 
 def set_active(db: Database, name_or_phone: str, active: bool) -> dict:
-    volunteer = find(db, name_or_phone)
+    volunteer = get_by_name_or_phone(db, name_or_phone)
     with db.transaction() as conn:
         conn.execute("UPDATE volunteers SET active = ?, updated_at = ? WHERE id = ?",
                      (int(active), utc_stamp(), volunteer["id"]))
@@ -351,7 +351,7 @@ def set_pin(db: Database, name_or_phone: str, pin: str) -> dict:
         raise InvalidInput("the PIN must be 4 to 8 digits")
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
         raise InvalidInput("the PIN is too easy to guess (all one digit or a run like 1234)")
-    volunteer = find(db, name_or_phone)
+    volunteer = get_by_name_or_phone(db, name_or_phone)
     with db.transaction() as conn:
         conn.execute("UPDATE volunteers SET pin_hash = ?, pin_failures = 0, locked_until = NULL, updated_at = ? "
                      "WHERE id = ?", (hash_pin(pin), utc_stamp(), volunteer["id"]))
@@ -368,7 +368,7 @@ def verify_pin(db: Database, name_or_phone: str, pin: str, settings: VolunteerSe
     """
     settings = settings or VolunteerSettings()
     at = at or datetime.now(timezone.utc)
-    volunteer = find(db, name_or_phone)
+    volunteer = get_by_name_or_phone(db, name_or_phone)
     if not volunteer["active"]:
         raise VolunteerError(f"volunteer {volunteer['name']} is inactive; ask the group leader",
                              "Tài khoản tình nguyện viên đang tạm dừng; xin hỏi tổ trưởng.")

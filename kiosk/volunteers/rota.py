@@ -214,7 +214,7 @@ def assign(db: Database, config: Config, day: date, session: str, place: str, na
     """Put one volunteer on one shift by hand; an overlapping shift of theirs is refused."""
     session, place = parse_session(session), parse_place(place)
     ensure_shifts(db, config, day, day)
-    volunteer = vols.find(db, name_or_phone)
+    volunteer = vols.get_by_name_or_phone(db, name_or_phone)
     if not volunteer["active"]:
         raise vols.VolunteerError(f"volunteer {volunteer['name']} is inactive")
     with db.transaction() as conn:
@@ -238,7 +238,7 @@ def assign(db: Database, config: Config, day: date, session: str, place: str, na
 
 
 def unassign(db: Database, day: date, session: str, place: str, name_or_phone: str) -> dict:
-    volunteer = vols.find(db, name_or_phone)
+    volunteer = vols.get_by_name_or_phone(db, name_or_phone)
     with db.transaction() as conn:
         row = conn.execute("SELECT id FROM rota_shifts WHERE day = ? AND session = ? AND place = ?",
                            (day.isoformat(), parse_session(session), parse_place(place))).fetchone()

@@ -7,6 +7,8 @@ every Vietnamese diacritic.
 """
 from __future__ import annotations
 
+import io
+
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from kiosk.volunteers import people as vols
 from kiosk.appliance.config import Config
 from kiosk.errors import InvalidInput
 from hardware.receipt_pdf import register_fonts
+from kiosk.files import write_atomic
 
 SESSION_ORDER = {s: i for i, s in enumerate(vols.SESSIONS)}
 PLACE_ORDER = {"centre": 0, "kiosk": 1, "home": 2}
@@ -70,7 +73,8 @@ def write_sheet(db: Database, config: Config, monday: date, out: str | Path) -> 
     if not lines:
         rows.append([Paragraph("Chưa xếp lịch tuần này", small)] + [""] * 7)
 
-    doc = SimpleDocTemplate(str(out), pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
                             topMargin=10 * mm, bottomMargin=10 * mm, title="Lịch trực tình nguyện viên")
     width = doc.width
     grid = Table(rows, colWidths=[width * 0.16] + [width * 0.12] * 7, repeatRows=1)
@@ -98,4 +102,4 @@ def write_sheet(db: Database, config: Config, monday: date, out: str | Path) -> 
                        "hoặc nhắn tin HOTRO kèm nội dung đến số của nhà văn hóa.", small),
              Spacer(1, 2 * mm), contact_table]
     doc.build(story)
-    return out
+    return write_atomic(out, buffer.getvalue())     # a full disk keeps last week's sheet

@@ -3,7 +3,6 @@
 The PDF that cups-pdf writes is read back with pdftotext and zbarimg: what a resident would
 hold in their hand, after the whole CUPS filter chain.
 """
-import json
 import subprocess
 
 import cups
@@ -61,11 +60,32 @@ def test_request_from_the_cli_comes_out_of_a_real_queue_with_text_and_qr(tdp, co
                      "Trần Văn Sơn", f"HS {data['code']}", "0912 345 678"):
         assert expected in text, expected
     assert "042095001234" not in text
+    # the honest words: a group's slip with an estimated date, not the centre's official receipt
+    estimate = "/".join(reversed(data["appointment_date"].split("-")))
+    for expected in ("PHIẾU HẸN – BIÊN NHẬN YÊU CẦU", f"NGÀY HẸN DỰ KIẾN: {estimate}",
+                     "Phiếu này không thay giấy tiếp nhận của Trung tâm Phục vụ hành chính công phường",
+                     "mã hồ sơ chính thức", "Nhận kết quả tại: Công an phường nơi đến tạm trú", "☐ Thẻ căn cước",
+                     "0987 *** 321"):
+        assert expected in text, expected
+    assert "GIẤY TIẾP NHẬN HỒ SƠ" not in text and "Mã thủ tục: CT-TAMTRU" not in text
     (payload,) = _qr(pdf, tmp_path)
-    fields = json.loads(payload)
-    assert fields["ma_ho_so"] == data["code"] and fields["ma_tthc"] == "CT-TAMTRU"
-    assert fields["ma_dinh_danh"] == "********1234" and fields["hen_tra"] == data["appointment_date"]
-    assert fields["ten_giay_to"] and fields["he_thong"].startswith("TDP Kiosk/") and fields["thoi_gian"]
+    assert payload == f"TDP số 1 - mã yêu cầu {data['code']}. Tra cứu: nhắn HS {data['code']} gửi 0912 345 678."
+
+
+def test_a_reprint_after_filing_carries_the_portal_code_and_its_qr_opens_the_portal_lookup(
+        tdp, config_path, pdf_queue, tmp_path):
+    from kiosk import clock
+    _configure(config_path, pdf_queue)
+    data = _new(tdp, "--print")
+    official = f"000.24.35.H42-{clock.local_today('Asia/Ho_Chi_Minh'):%y%m%d}-0001"
+    assert tdp("request", "portal", data["code"], "--portal-code", official, "--appointment", "2099-12-31").code == 0
+    r = tdp("receipt", "reprint", data["code"], "--json")
+    assert r.code == 0, r.err
+    pdf = find_output(r.data["job_id"])
+    text = _text(pdf)
+    assert f"Đã nộp trên Cổng Dịch vụ công, mã hồ sơ: {official}" in text
+    assert "NGÀY HẸN TRẢ KẾT QUẢ: 31/12/2099" in text and "DỰ KIẾN" not in text
+    assert _qr(pdf, tmp_path) == [f"https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?ma_ho_so={official}"]
 
 
 @pytest.fixture

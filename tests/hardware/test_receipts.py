@@ -3,6 +3,7 @@ import io
 import subprocess
 
 import pytest
+from hypothesis import given, strategies as st
 from PIL import Image
 
 from hardware import receipts
@@ -140,3 +141,14 @@ def test_unknown_paper_or_format_is_a_clear_error():
 def test_oversized_qr_payload_is_a_clear_error():
     with pytest.raises(RenderError, match="too long"):
         receipts.render_receipt(receipts.ReceiptData(**{**DATA.__dict__, "qr_payload": "x" * 5000}), "80mm", "png")
+
+
+@given(st.lists(st.text(alphabet="0123456789/.-ABCDĐăâêôơưáàảãạ", min_size=1, max_size=40), min_size=1, max_size=12),
+       st.floats(min_value=20, max_value=200))
+def test_wrap_never_cuts_a_word(words, width):
+    from hardware.receipt_layout import wrap
+    from hardware.receipt_pdf import _PdfSurface, register_fonts
+    register_fonts()
+    lines = wrap(_PdfSurface(None, 0, 0), " ".join(words), 10, True, width, first_width=width / 2)
+    assert " ".join(" ".join(lines).split()) == " ".join(words)
+    assert all(word in [w for line in lines for w in line.split()] for word in words)

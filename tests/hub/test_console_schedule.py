@@ -24,14 +24,17 @@ def test_compose_schedules_a_monthly_notice_and_its_page_says_so(client, engine)
     csrf = _login(client, engine)
     form = client.get("/compose").text
     assert 'type="datetime-local" id="at" name="at"' in form and '<option value="month"' in form
-    r = client.post("/compose", data={"text": "Chi trả lương hưu 8h tại nhà văn hóa", "kiosk": "k1", "group": "TATCA",
-                                      "at": "2026-12-24T08:00", "every": "month", "csrf": csrf},
-                    follow_redirects=False)
+    token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
+    data = {"text": "Chi trả lương hưu 8h tại nhà văn hóa", "kiosk": "k1", "group": "TATCA",
+            "at": "2026-12-24T08:00", "every": "month", "csrf": csrf, "form_token": token}
+    review = client.post("/compose", data={**data, "step": "review"})
+    assert "Thông báo sẽ gửi lúc 08:00 ngày 24/12/2026 (giờ của kiosk), lặp lại hằng tháng." in review.text
+    r = client.post("/compose", data={**data, "step": "send", "everyone_ok": "1"}, follow_redirects=False)
     assert r.status_code == 303
     notice_id = int(r.headers["location"].split("/")[2].split("?")[0])
     shown = notices.show(engine, notice_id)
     assert (shown["at"], shown["every"]) == ("2026-12-24 08:00", "month")
-    assert "Gửi lúc 2026-12-24 08:00 (giờ kiosk) · lặp lại hằng tháng" in client.get(f"/notices/{notice_id}").text
+    assert "Gửi lúc 24/12/2026 08:00 (giờ kiosk) · lặp lại hằng tháng" in client.get(f"/notices/{notice_id}").text
 
 
 def test_compose_refuses_a_bad_time_or_a_repeat_without_one(client, engine):
@@ -57,7 +60,7 @@ def test_the_notice_page_shows_answer_counts_and_refusals_only(client, engine, s
     assert re.search(r'data-answer="C"><td[^>]*>C</td><td[^>]*>2<', page)
     assert re.search(r'data-answer="K"><td[^>]*>K</td><td[^>]*>1<', page)
     assert 'data-refused="k2">Kiosk k2 không gửi: monthly SMS budget reached' in page
-    assert "kiosk từ chối" in page
+    assert "Kiosk từ chối gửi" in page
 
 
 def db_id(engine, name: str) -> int:

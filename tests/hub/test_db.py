@@ -37,3 +37,27 @@ def test_bad_database_url_is_one_line_error(database_url):
         db.create("mysql://nobody@nowhere/x")
     with pytest.raises(HubError, match="not a database URL"):
         db.create("::nonsense::")
+
+
+def test_accounts_and_audit_of_0002_survive_0003(database_url):
+    from hub import auth
+    from hub.settings import HubSettings
+    engine = db.create(database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    with engine.begin() as conn:           # officials and audit rows as the previous release left them
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.exec_driver_sql(
+            "INSERT INTO officials (login, name, role, ward, password_hash, failed_logins, created_at) "
+            f"VALUES ('cu', 'Cán bộ cũ', 'ward', 'Phường A', '{auth.hash_password('mat-khau-du-dai')}', 3, 1.0)")
+        conn.exec_driver_sql("INSERT INTO audit (at, actor, action, detail) VALUES (1.0, 'cli', 'kiosk.add', '{}')")
+    engine.dispose()
+    engine = db.open_hub(database_url)
+    settings = HubSettings(database=database_url)
+    assert auth.login(engine, settings, "cu", "mat-khau-du-dai", "10.0.0.1")["login"] == "cu"
+    ward_a = {"role": "ward", "ward": "Phường A", "login": "cu"}
+    assert [r["action"] for r in admin.audit_log(engine, official=ward_a)] == []       # old rows: hub-wide only
+    assert [r["action"] for r in admin.audit_log(engine)] == ["kiosk.add"]
+    assert admin.disable_official(engine, "cu")["disabled"] is True
+    engine.dispose()

@@ -162,15 +162,16 @@ def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks_and_sees_the_offl
     page.fill("#login", "phuong")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/kiosks")
+    page.wait_for_url("**/compose")
+    page.goto(hub.url + "/kiosks")
     cards = page.inner_text("main")
-    assert "tdp1" in cards and "Trực tuyến" in cards and "Mất kết nối" in cards
+    assert "tdp1" in cards and "Đang hoạt động" in cards and "Chưa kết nối lần nào" in cards
 
     page.goto(hub.url + "/compose")
     text = "Kính mời hội viên Hội phụ nữ họp lúc 19h30 thứ Bảy tại nhà văn hóa."
     page.fill("#text", text)
     page.wait_for_selector("#parts[data-parts='1']")
-    assert "350 đ/người nhận" in page.inner_text("#parts")
+    assert "= 1 tin/người" in page.inner_text("#parts")
     page.check("#unaccented")
     page.wait_for_selector("#parts:has-text('không dấu')")
     page.uncheck("#unaccented")
@@ -178,6 +179,7 @@ def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks_and_sees_the_offl
     page.check("input[name=kiosk][value=tdp2]")
     page.select_option("#group", "HPN")
     page.click("button.primary")
+    page.click("#send")
     page.wait_for_url("**/notices/*")
     notice_id = page.url.split("/notices/")[1].split("?")[0]
 
@@ -209,13 +211,15 @@ def test_official_on_a_phone_sends_to_hoi_phu_nu_of_two_kiosks_and_sees_the_offl
     page.check("#urgent")
     page.wait_for_selector("#relay:not([hidden])")
     assert page.inner_text("#relay-command") == "KC <PIN> TATCA Nước ngập đường Đại La, tránh đi qua"
-    assert "1 tin nhắn" in page.inner_text("#relay-parts")
+    assert "dài 1 tin" in page.inner_text("#relay-parts")
     page.uncheck("input[name=kiosk][value=tdp3]")
     page.check("input[name=kiosk][value=tdp1]")
     page.wait_for_selector("#relay", state="hidden")
     page.check("input[name=kiosk][value=tdp3]")
     page.uncheck("input[name=kiosk][value=tdp1]")
     page.click("button.primary")           # sent anyway: the notice page repeats the command
+    page.check("#everyone-ok")
+    page.click("#send")
     page.wait_for_url("**/notices/*")
     assert "KC <PIN> TATCA Nước ngập đường Đại La" in page.inner_text("[data-relay=tdp3]")
 

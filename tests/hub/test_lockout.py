@@ -165,3 +165,25 @@ def test_passwords_need_ten_characters_and_not_a_common_one(engine):
         with pytest.raises(InvalidInput):
             admin.add_official(engine, "phuong", "Lê Văn Phường", "ward", weak)
     assert admin.add_official(engine, "phuong", "Lê Văn Phường", "ward", "cay-tre-ven-ao-9")["login"] == "phuong"
+
+
+def test_guesses_from_many_addresses_do_not_keep_the_official_out_of_their_own_phone(app, engine, settings,
+                                                                                     official):
+    from starlette.testclient import TestClient
+    phone = TestClient(app)
+
+    def console_login(client, password):
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+        return client.post("/login", data={"login": "phuong", "password": password, "csrf": csrf},
+                           follow_redirects=False)
+    assert console_login(phone, PASSWORD).status_code == 303           # the phone becomes a known device
+    phone.post("/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"',
+                                                  phone.get("/kiosks").text).group(1)})
+    for i in range(settings.account_max_failures):                     # a botnet locks the account
+        attempt(engine, settings, f"wrong-guess-{i}", source=f"10.7.{i}.1")
+    assert console_login(TestClient(app), PASSWORD).status_code == 401  # a new browser: locked out
+    assert console_login(phone, PASSWORD).status_code == 303            # her own phone: still gets in
+    admin.reset_password(engine, "phuong", "cay-tre-ven-ao-9")          # a new password forgets devices
+    for i in range(settings.account_max_failures):
+        attempt(engine, settings, f"wrong-guess-{i}", source=f"10.8.{i}.1")
+    assert console_login(phone, "cay-tre-ven-ao-9").status_code == 401

@@ -120,3 +120,11 @@ def test_write_atomic_replaces_whole_and_names_the_reason(tmp_path):
             write_atomic(tmp_path / "ro" / "x.txt", "x")
     with pytest.raises(InvalidInput, match="cannot write"):
         write_atomic(tmp_path / "a.txt" / "under-a-file.txt", "x")
+
+
+def test_an_export_with_formula_like_text_reads_back_unchanged(store, tmp_path):
+    directory.upsert_resident(store, "=Lê Văn A", "0912000001", role="-Tổ phó")
+    out = contacts.export_contacts(store, tmp_path / "ds.xlsx")["file"]
+    report = contacts.import_contacts(store, out)
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 1)
+    assert store.query("SELECT full_name, role FROM residents") == [{"full_name": "=Lê Văn A", "role": "-Tổ phó"}]

@@ -367,3 +367,84 @@ def test_a_real_heartbeat_arrives_at_the_hub_field_for_field(hub, ward, kiosk_co
     assert received["modem"] == payload["modem"]
     assert received["groups"] == payload["groups"]
     assert set(payload) - set(received) == set()
+
+
+def test_a_notice_relayed_by_sms_is_not_sent_again_when_the_hub_copy_arrives(hub, ward, store):
+    from kiosk.relay import router as relay
+    from sms.inbox import InboundMessage
+    config = config_module.from_dict({"storage": {"path": store.path},
+                                      "hub": {"url": hub.url, "token": hub.token, "poll_seconds": 1},
+                                      "relay": {"officials": [{"name": "Tổ trưởng", "phone": "0912999001",
+                                                               "pin": "2468"}], "confirm_above": 1000}})
+    text = "Khẩn: mất nước từ 8h đến 17h ngày mai"
+    notice_id = hub_notices.send(hub.engine, hub.settings, text, group="HPN", urgent=True)["id"]
+    # While the kiosk is offline the official texts it, unaccented and in lower case.
+    message = InboundMessage(id=1, sender="+84912999001", sender_type="international",
+                             text="kc 2468 HPN khan: mat nuoc tu 8h den 17h  ngay mai", received_at="")
+    relay.send(ward, config, message, relay.handle(ward, config, message))
+    members = directory.recipients(ward, "HPN")
+    relayed = outbox.messages(ward, key_prefix="relay:", limit=10_000)
+    assert sorted(m["to"] for m in relayed) == sorted(members)
+    sync = Sync(ward, config)
+    summary = sync.run_once()                     # back online: the hub's copy arrives
+    assert summary["skipped"] == [notice_id] and sms_keys(ward, notice_id) == []
+    assert [n["source"] for n in notices.current(ward)] == ["sms"]
+    (k,) = hub_notices.show(hub.engine, notice_id)["kiosks"]
+    assert k["state"] == "relayed" and k["recipients"] == len(members)
+    hub_notices.cancel(hub.engine, notice_id)     # cancelling on the hub takes the relayed one down
+    assert sync.run_once(full=False)["cancelled"] == [notice_id]
+    assert notices.current(ward) == []
+
+
+def test_an_unrelated_relayed_notice_does_not_stop_a_hub_notice(hub, ward, store, kiosk_config):
+    notices.post(ward, "Họp chi bộ tối nay", source="sms", external_id="9", group_code="CB")
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Họp chi bộ tối nay", group="HPN")["id"]
+    assert Sync(ward, kiosk_config).run_once()["queued"] == [notice_id]   # same text, other group
+    assert len(sms_keys(ward, notice_id)) == len(directory.recipients(ward, "HPN"))
+
+
+def test_the_volunteer_on_duty_is_the_only_person_named_in_a_heartbeat(hub, ward, kiosk_config):
+    from kiosk.volunteers import duty, people
+    people.add(ward, people.NewVolunteer("Nguyễn Thị Hoa", "0912345678"))
+    people.set_pin(ward, "0912345678", "2580")
+    sync = Sync(ward, kiosk_config)
+    assert "duty_phone" not in sync.heartbeat_payload()           # nobody on duty: nothing
+    duty.check_in(ward, "0912345678", "2580", kiosk_config.volunteers)
+    payload = sync.heartbeat_payload()
+    assert (payload["duty_name"], payload["duty_phone"]) == ("Hoa", "0912 345 678")
+    sync.run_once()
+    (row,) = admin.list_kiosks(hub.engine, hub.settings)
+    assert row["heartbeat"]["duty_name"] == "Hoa"
+    stored = hub.path.read_bytes()
+    for resident in directory.recipients(ward):
+        assert phones.national(resident).encode() not in stored and resident.encode() not in stored
+
+
+def test_a_test_send_goes_to_one_phone_and_not_onto_the_board(hub, ward, kiosk_config):
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Thử trước khi gửi", kiosks=["tdp1"], group="HPN",
+                                 test_phone="0912345678")["id"]
+    sync = Sync(ward, kiosk_config)
+    sync.run_once()
+    assert [m["to"] for m in outbox.messages(ward, key_prefix=f"hub:{notice_id}:")] == ["+84912345678"]
+    assert notices.current(ward) == []
+    (k,) = hub_notices.show(hub.engine, notice_id)["kiosks"]
+    assert k["recipients"] == 1
+
+
+def test_daily_totals_use_the_local_day_and_go_with_the_next_heartbeat(hub, ward, kiosk_config):
+    from kiosk import clock
+    sync = Sync(ward, kiosk_config)
+    sync.run_once()
+    today = clock.local_today(kiosk_config.site.timezone).isoformat()
+    with hub.engine.connect() as conn:
+        assert max(conn.execute(sa.select(hub_db.daily_stats.c.day)).scalars()) == today
+    before = sync.daily_totals()[-1]["sms_parts"]
+    key = outbox.enqueue_many(ward, ["+84912000077"], "Một tin", key_prefix="test:1", source="test")
+    with ward.transaction() as conn:   # as the gateway marks a part sent
+        conn.execute("UPDATE outbox_parts SET sent_at = ?, state = 'sent'", (clock.utc_stamp(),))
+    assert sync.daily_totals()[-1]["sms_parts"] == before + 1
+    sync._last_heartbeat = float("-inf")          # the next heartbeat is due
+    sync.run_once(full=False)
+    with hub.engine.connect() as conn:
+        sent = conn.execute(sa.select(hub_db.daily_stats.c.sms_parts).where(hub_db.daily_stats.c.day == today)).scalar()
+    assert sent == before + 1 and key is not None

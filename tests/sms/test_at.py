@@ -284,3 +284,45 @@ def test_any_junk_line_never_breaks_the_reader(junk_peer, junk):
     state["junk"] = junk
     lines = channel.command("AT+CSQ", timeout=2)
     assert lines[-1] == "+CSQ: 20,99" and channel.is_open
+
+
+def test_a_boot_banner_ends_the_pending_command_at_once(channel_to):
+    from sms.at import Rebooted
+    booted = []
+    channel, _, urcs, _ = channel_to(lambda cmd: b"\r\nRDY\r\n" if cmd == "AT+CSQ" else b"\r\nOK\r\n",
+                                     on_boot=booted.append)
+    start = time.monotonic()
+    with pytest.raises(Rebooted, match="rebooted"):
+        channel.command("AT+CSQ", timeout=10)
+    assert time.monotonic() - start < 1.0 and booted == ["RDY"] and channel.boots == 1
+    urc = urcs.get(timeout=2)
+    assert (urc.line, urc.boot) == ("RDY", True)
+    assert channel.command("AT", timeout=2) == []  # the channel is free at once for re-initialisation
+
+
+def test_cpin_ready_after_a_pin_entry_is_no_reboot_but_later_it_is(channel_to, monkeypatch):
+    import sms.at
+    from sms.at import Rebooted
+    replies = {'AT+CPIN="1234"': b"\r\nOK\r\n\r\n+CPIN: READY\r\n", "AT+CSQ": b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n",
+               "AT+CPIN?": b"\r\n+CPIN: READY\r\n\r\nOK\r\n", "AT+COPS?": b"\r\n+CPIN: READY\r\n"}
+    channel, _, urcs, _ = channel_to(replies.get)
+    assert channel.command('AT+CPIN="1234"', timeout=2) == []
+    assert channel.command("AT+CSQ", timeout=2) == ["+CSQ: 20,99"]
+    assert channel.command("AT+CPIN?", timeout=2) == ["+CPIN: READY"]  # the answer, not a reboot
+    assert not urcs.get(timeout=2).boot and channel.boots == 0
+    monkeypatch.setattr(sms.at, "PIN_READY_SECONDS", 0.0)
+    with pytest.raises(Rebooted):
+        channel.command("AT+COPS?", timeout=5)  # long after the PIN: the modem rebooted
+
+
+def test_a_prompt_that_never_comes_is_cancelled_with_esc_before_the_next_command(channel_to):
+    from sms.at import PromptTimeout
+    channel, peer, _, _ = channel_to(lambda cmd: None if cmd.startswith("AT+CMGS") else b"\r\nOK\r\n")
+    start = time.monotonic()
+    with pytest.raises(PromptTimeout, match="no > prompt"):
+        channel.command("AT+CMGS=23", timeout=30, data="0011000B916407281553F80000AA0AE8329BFD4697D9EC37",
+                        prompt_timeout=0.3)
+    assert time.monotonic() - start < 1.0
+    assert channel.command("AT", timeout=2) == []
+    assert peer.received[-2:] == ["AT+CMGS=23", "\x1bAT"]  # ESC went out first, the PDU never
+    assert peer.data == []

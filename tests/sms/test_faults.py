@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sms import health as modem_health, inbox, outbox
+from sms import health as modem_health, outbox
 from sms.emulator import Emulator
 from tests.sms.test_gateway import make_gateway, parts_to
 from tests.support.waiting import wait_until
@@ -73,8 +73,11 @@ def test_reboot_right_after_an_acknowledgement_costs_no_minute_and_no_part(db, e
     for boot in emulator.boots[:-1]:  # the command cut by RDY ended at once, not after 5 s
         after = min(p.time for p in emulator.sent if p.time > boot)
         assert after - boot < 3.0
+    wait_until(lambda: outbox.queue_depth(db) == 0, what="every part confirmed")
     assert db.scalar("SELECT MAX(attempts) FROM outbox_parts") == 1
-    assert not emulator.text_mode and emulator.cnmi[0] == 2 and not emulator.echo  # re-initialised
+    # The last acknowledgement rebooted it too: it is set up again all the same.
+    wait_until(lambda: not emulator.text_mode and emulator.cnmi[0] == 2 and not emulator.echo,
+               what="re-initialised after the last reboot")
 
 
 def test_deaf_boot_then_rdy_restores_defaults_that_the_gateway_sets_again(db, emulator, gateways):
@@ -131,13 +134,14 @@ def test_full_sim_storage_is_read_stored_emptied_and_sending_carries_on(db, emul
     assert emulator.stored() == {}
 
 
-@pytest.mark.parametrize("urc", [True, False], ids=["with +CREG URC", "URC lost: +CMS 331"])
-def test_lost_registration_holds_sends_without_spending_attempts_and_resumes(db, emulator, gateways, urc):
+@pytest.mark.parametrize("urc, stat", [(True, 2), (True, 4), (False, 3)],
+                         ids=["+CREG: 2 searching", "+CREG: 4 no coverage", "URC lost, +CMS 331"])
+def test_lost_registration_holds_sends_without_spending_attempts_and_resumes(db, emulator, gateways, urc, stat):
     gateways([emulator.port], **{**PATIENT, "registration_poll_seconds": 0.2})
     ready(db)
     if not urc:
         emulator.creg_n = emulator.cereg_n = 0
-    emulator.deregister(2)
+    emulator.deregister(stat)
     if urc:
         wait_until(lambda: modem_health.rows(db)[0]["state"] == "unregistered", what="hold")
     ids = outbox.enqueue_many(db, PHONES[:3], "Lịch tiêm chủng", key_prefix="n")
@@ -145,9 +149,9 @@ def test_lost_registration_holds_sends_without_spending_attempts_and_resumes(db,
     assert "registration" in modem_health.rows(db)[0]["last_error"] or "331" in modem_health.rows(db)[0]["last_error"]
     assert emulator.sent == []
     emulator.register(1)
-    wait_until(lambda: len(emulator.sent) == 3, what="sent after registration")
-    assert db.scalar("SELECT MAX(attempts) FROM outbox_parts") == 1
-    assert all(outbox.message(db, i)["state"] in ("sent", "delivered") for i in ids)
+    wait_until(lambda: all(outbox.message(db, i)["state"] in ("sent", "delivered") for i in ids),
+               what="sent after registration")
+    assert len(emulator.sent) == 3 and db.scalar("SELECT MAX(attempts) FROM outbox_parts") == 1
 
 
 def test_bare_error_and_cms_512_are_retried_with_backoff(db, emulator, gateways):
@@ -172,14 +176,16 @@ def test_garbage_on_the_line_loses_and_repeats_nothing(db, emulator, gateways):
     each_sent_once([emulator], PHONES, "Nước sạch")
 
 
-def test_a_pin_locked_sim_is_a_clear_health_state_and_keeps_the_queue(db, gateways):
-    with Emulator(sim_pin="1234") as locked:
-        gateways([locked.port], **PATIENT)
+@pytest.mark.parametrize("sim, state, hint", [(dict(sim_pin="1234"), "sim_locked", "modem.sim_pin"),
+                                              (dict(sim_inserted=False), "no_sim", "seat the SIM")])
+def test_a_locked_or_missing_sim_is_a_clear_health_state_and_keeps_the_queue(db, gateways, sim, state, hint):
+    with Emulator(**sim) as modem:
+        gateways([modem.port], **PATIENT)
         message_id = outbox.enqueue(db, PHONES[0], "x")
-        wait_until(lambda: modem_health.rows(db) and modem_health.rows(db)[0]["state"] == "sim_locked",
-                   what="sim_locked")
-        assert "modem.sim_pin" in modem_health.rows(db)[0]["last_error"]
+        wait_until(lambda: modem_health.rows(db) and modem_health.rows(db)[0]["state"] == state, what=state)
+        assert hint in modem_health.rows(db)[0]["last_error"]
         assert outbox.message(db, message_id)["state"] == "queued"
+        assert "AT+CFUN=1,1" not in modem.commands  # resets cannot fix a SIM
 
 
 def test_with_two_modems_a_rebooting_one_hands_the_whole_queue_over(db, gateways):

@@ -279,7 +279,7 @@ def volunteer_mode(ui):
     yield from ui.tap("find_request")
     yield from ui.wait(lambda: screen.dossier is not None, 10, "the request")
     ui.result["dossier_text"] = screen.ids.dossier_text.text
-    yield from ui.tap(list(reversed(screen.ids.status_buttons.children))[0])  # "Đã chuyển phường"
+    yield from ui.tap(next(b for b in screen.ids.status_buttons.children if b.action == "forwarded"))
     yield from ui.wait(lambda: screen.dossier.status == "forwarded", 10, "status change")
     yield from ui.tap("reprint")
     yield from ui.wait(lambda: ui.app.print_message not in ("", ui.app.t("busy")), 20, "reprint")

@@ -39,8 +39,8 @@ def test_check_a_request_by_its_code(kiosk_ui, store, monkeypatch):
     monkeypatch.setenv("TDP_TEST_CODE", dossier.code)
     result = kiosk_ui("tests.ui.scenarios:check_request")
     assert result["error"] == ""
-    assert dossier.code in result["text"] and dossiers.STATUS_LABELS["forwarded"] in result["text"]
-    assert dossiers.STATUS_LABELS["received"] in result["text"]  # the history
+    assert dossier.code in result["text"] and "Đã nộp lên cơ quan giải quyết" in result["text"]
+    assert "Đã ghi nhận yêu cầu" in result["text"]  # the history
     for private in ("Lê Thị Mai", "0987", "079123456789", "6789"):
         assert private not in result["text"]
 
@@ -97,6 +97,8 @@ def test_volunteer_mode_pin_ticket_close_request_update_and_reprint(kiosk_ui, st
     help_tickets.create(store, config_module.Config(), "kiosk")
     dossier = dossiers.create(store, procedure_code="CT-TAMTRU", full_name="Hoàng Văn Nam", phone="0977200301",
                               prefix="TDP1")
+    dossiers.record_portal(store, dossier.code, f"000.24.35.H42-{clock.local_today():%y%m%d}-0002", prefix="TDP1")
+    dossiers.update_status(store, dossier.code, "needs_more_documents", documents=["1"], prefix="TDP1")
     monkeypatch.setenv("TDP_TEST_CODE", dossier.code)
     result = kiosk_ui("tests.ui.scenarios:volunteer_mode", timeout=180)
     assert result["wrong_pin"] == "Sai mã PIN. Còn 4 lần thử."
@@ -108,7 +110,7 @@ def test_volunteer_mode_pin_ticket_close_request_update_and_reprint(kiosk_ui, st
     assert store.query("SELECT service, score FROM ratings") == [{"service": "help", "score": 1}]
     assert dossiers.get(store, dossier.code, "TDP1").status == "forwarded"
     queued = [m["key"] for m in outbox.messages(store, to="+84977200301")]
-    assert len(queued) == 2  # received, then forwarded
+    assert len(queued) == 4  # received, portal code, documents missing, then forwarded again
     assert "lưu để in sau" in result["reprint"]
 
 

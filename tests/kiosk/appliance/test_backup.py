@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk.appliance import backup, backup_places, config as config_module, doctor
-from kiosk.appliance.store import open_store
 from kiosk.directory import residents
 from kiosk.dossiers import lifecycle
 from tests.conftest import ROOT
@@ -160,6 +160,7 @@ def test_wrong_passphrase_and_tampered_file_are_refused_without_touching_the_sto
 def test_restore_refuses_while_another_process_has_the_store_open(tdp, store, configured):
     seed_ward(store)
     taken = tdp("backup", "now", "--json").data
+    store.close()
     writer = start_writer("audit", Path(configured.storage.path), 4)
     try:
         writer.stdout.readline()
@@ -168,6 +169,26 @@ def test_restore_refuses_while_another_process_has_the_store_open(tdp, store, co
         writer.kill()
         writer.wait()
     assert refused.code == 1 and "stop the services first" in refused.err
+    written = backup.integrity(Path(configured.storage.path)) == "ok" and rows(Path(configured.storage.path),
+                                                                                 "relay_audit")
+    assert len(written) > 1                                       # the writer's rows were not thrown away
+    restored = tdp("backup", "restore", taken["file"], "--json")
+    assert restored.code == 0 and restored.data["counts"]["relay_audit"] == 1
+    assert Path(restored.data["previous"]).is_file()              # the store it replaced is kept
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=300), st.binary(max_size=200).map(lambda b: backup.MAGIC + b),
+                 st.dictionaries(st.sampled_from(["kdf", "nonce", "sha256", "created"]),
+                                 st.one_of(st.text(max_size=10), st.integers(), st.dictionaries(
+                                     st.sampled_from(["name", "n", "r", "p", "salt"]),
+                                     st.one_of(st.text(max_size=8), st.integers(-5, 2**40)))))
+                 .map(lambda h: backup.MAGIC + json.dumps(h).encode() + b"\n" + b"x" * 40)))
+def test_any_file_on_a_stick_is_refused_with_a_backup_error_never_a_crash(data):
+    try:
+        backup.unseal(data, "mat-khau-bat-ky", "stick/file.tdpbak")
+    except backup.BackupError:
+        pass
 
 
 def test_no_stick_uses_the_folder_on_another_partition_and_doctor_says_so(tdp, store, configured, stick, tmp_path):
@@ -194,7 +215,7 @@ def test_doctor_warns_two_days_after_the_last_good_backup(tdp, store, configured
 def fake_backup(folder: Path, moment: datetime, kind: str) -> None:
     """A file with a real header and no content: rotation reads headers only."""
     header = {"created": moment.isoformat(timespec="seconds"), "kind": kind, "kiosk": "k", "version": "0.1.0",
-              "kdf": {"name": "scrypt", "n": 2**14, "r": 8, "p": 1, "salt": ""}}
+              "nonce": "", "kdf": {"name": "scrypt", "n": 2**14, "r": 8, "p": 1, "salt": ""}}
     name = f"tdp-k-{moment:%Y%m%dT%H%M%SZ}-{kind}.tdpbak"
     (folder / name).write_bytes(backup.MAGIC + json.dumps(header).encode() + b"\n")
 
@@ -230,4 +251,4 @@ def test_a_stick_found_by_its_label(store, configured, tmp_path, monkeypatch):
     (labels / "TDP-BACKUP").symlink_to("/dev/sda1")
     monkeypatch.setattr(backup_places, "BY_LABEL", labels)
     monkeypatch.setattr(backup_places, "_mounts", lambda: {str(mount): "/dev/sda1"})
-    assert backup_places.find(configured) == backup_places.Place(mount / backup.STICK_FOLDER, "usb")
+    assert backup_places.destination(configured) == backup_places.Place(mount / backup.STICK_FOLDER, "usb")

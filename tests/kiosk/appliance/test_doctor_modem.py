@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from kiosk.appliance import config as config_module, doctor
+from kiosk.appliance.status import modem_led
 from sms.emulator import Emulator
 from tests.sms.test_gateway import make_gateway
 from tests.support.waiting import wait_until
@@ -26,6 +27,7 @@ def test_a_pin_locked_sim_is_one_clear_line(monkeypatch, tmp_path):
             gateway.stop(10)
     assert "asks for its PIN" in check.en and "\n" not in check.en
     assert "sim_pin" in check.fix_en and check.details["state"] == "sim_locked"
+    assert modem_led(check.details) == "sim_locked"  # the kiosk's modem LED blinks the same news
 
 
 def test_a_healthy_gateway_modem_is_ok(monkeypatch, tmp_path):

@@ -21,12 +21,12 @@ def ward(store):
 
 @pytest.mark.parametrize("spelling", ["HPN", "hpn", "Hội phụ nữ", "HOIPHUNU", "hoi phu nu", "  Hội  Phụ Nữ "])
 def test_a_group_is_found_by_code_or_by_name_ignoring_case_spaces_and_diacritics(ward, spelling):
-    assert directory.find_group(ward, spelling)["code"] == "HPN"
+    assert directory.get_group(ward, spelling)["code"] == "HPN"
 
 
 def test_unknown_group_lists_the_known_ones(ward):
     with pytest.raises(NotFound) as caught:
-        directory.find_group(ward, "Hội nông dân")
+        directory.get_group(ward, "Hội nông dân")
     assert "no group 'Hội nông dân'" in str(caught.value) and "HPN (Hội phụ nữ)" in str(caught.value)
 
 
@@ -37,8 +37,8 @@ def test_group_codes_well_known_initials_and_single_words(store):
     first = directory.ensure_group(store, "Ban quản lý")
     assert directory.ensure_group(store, "ban quan ly") == first
     other = directory.ensure_group(store, "Ban quốc lộ")  # same initials: gets a numbered code
-    assert directory.find_group(store, "BQL")["id"] == first
-    assert directory.find_group(store, "BQL2")["id"] == other
+    assert directory.get_group(store, "BQL")["id"] == first
+    assert directory.get_group(store, "BQL2")["id"] == other
 
 
 def test_upsert_reports_added_updated_unchanged_and_keys_on_the_normalised_phone(ward):

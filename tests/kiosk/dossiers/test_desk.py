@@ -135,7 +135,7 @@ def test_rejection_needs_a_reason_a_confirmation_and_a_senior_or_official(store)
 
 def test_a_new_volunteer_may_not_reject_until_given_a_desk_role(store):
     people.add(store, people.NewVolunteer("Tổ Trưởng", "0987000003", role="leader"))
-    assert people.find(store, "Tổ Trưởng")["desk_role"] == "volunteer"
+    assert people.get_by_name_or_phone(store, "Tổ Trưởng")["desk_role"] == "volunteer"
     assert people.may_reject(store, "Tổ Trưởng") is False
     people.set_desk_role(store, "0987000003", "senior")
     assert people.may_reject(store, "Tổ Trưởng") is True
@@ -183,3 +183,38 @@ def test_the_slips_qr_is_a_lookup_link_or_plain_text_never_json(store):
                                                   f"?ma_ho_so={OFFICIAL}")
     hub = config_module.from_dict({"requests": {"lookup_url": "https://hub.example.vn/tra-cuu/{code}"}})
     assert receipts.qr_payload(filed, hub) == f"https://hub.example.vn/tra-cuu/{d.code}"
+
+
+def test_the_desk_role_migration_makes_existing_team_leaders_senior(tmp_path):
+    from kiosk.volunteers.people import MIGRATIONS
+    from sms.storage import Database
+    db = Database(tmp_path / "old.sqlite3")
+    db.migrate(MIGRATIONS[:1])
+    for name, phone, role in (("Tổ Trưởng", "+84987000010", "leader"), ("Thành Viên", "+84987000011", "member")):
+        db.execute("INSERT INTO volunteers (name, name_key, phone, role, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+                   (name, name.lower(), phone, role))
+    db.migrate(MIGRATIONS)
+    assert people.may_reject(db, "+84987000010") and not people.may_reject(db, "+84987000011")
+    db.close()
+
+
+def test_reminders_from_several_processes_at_once_go_once(store, config_path):
+    import threading
+    from kiosk.appliance.store import open_store
+    d = _new(store)
+    dossiers.record_portal(store, d.code, OFFICIAL, appointment="2026-12-10", prefix="TDP1")
+    evening = datetime(2026, 12, 9, 12, 0, tzinfo=timezone.utc)
+    start, results = threading.Barrier(6), []
+
+    def gateway_tick():
+        with open_store(config_path.parent / "data" / "tdp.sqlite3") as db:
+            start.wait()
+            results.extend(dossiers.send_reminders(db, prefix="TDP1", now=evening))
+    threads = [threading.Thread(target=gateway_tick) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == [d.code]
+    assert sum("nhắc" in t for t in _texts(store, d.code)) == 1

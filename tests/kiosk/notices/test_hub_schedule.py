@@ -95,3 +95,17 @@ def test_a_cancel_on_the_hub_stops_the_kiosks_schedule(tmp_path, hub):
     (local,) = schedule.list_sends(store)
     assert local["state"] == "cancelled" and local["next"] is None
     assert schedule.run_due(store, config, datetime.now(timezone.utc) + timedelta(days=10)) == []
+
+
+def test_a_hub_notice_with_fields_is_filled_on_the_kiosk_from_its_directory(tmp_path, hub):
+    config, store = _kiosk(tmp_path, hub, "tdp1", "Asia/Ho_Chi_Minh")
+    notice_id = hub_notices.send(hub.engine, hub.settings, "Kính gửi {ho_ten}: họp tổ 19h", group="HPN")["id"]
+    Sync(store, config).run_once()
+    from sms import outbox
+    texts = sorted(m["text"] for m in outbox.messages(store))
+    assert texts == sorted(f"Kính gửi {name}: họp tổ 19h" for name in MEMBERS.values())
+    assert hub_notices.show(hub.engine, notice_id)["kiosks"][0]["recipients"] == 3
+    bad = hub_notices.send(hub.engine, hub.settings, "Kính gửi {ten}", group="HPN")["id"]
+    Sync(store, config).run_once()
+    (k,) = hub_notices.show(hub.engine, bad)["kiosks"]
+    assert k["state"] == "refused" and "unknown field {ten}" in k["detail"]

@@ -258,3 +258,36 @@ def test_a_hub_notice_handed_out_twice_is_scheduled_once_even_after_the_budget_r
     again = schedule.create(store, config, "Hop", group="HPN", ask="C=Có;K=Không", source="hub", external_id="7")
     assert again["id"] == first["id"] and again["preview"] is None
     assert len(schedule.list_sends(store)) == 1 and len(outbox.messages(store)) == 3
+
+
+# --- hostile SMS ---------------------------------------------------------------------------------
+
+_HOSTILE = st.lists(st.one_of(st.text(max_size=12), st.sampled_from(["HPN", "TATCA", "0512", "1930", "31/02", "25:61",
+                                                                   "MOITHANG", "{ho_ten}", "{x", "\x00", "9" * 30])),
+                    max_size=8)
+
+
+@given(_HOSTILE)
+@settings(max_examples=150, deadline=None)
+def test_any_hg_or_hh_text_from_an_official_gets_one_fixed_reply_and_never_raises(tmp_path_factory, words):
+    from kiosk.relay.officials import Relay
+    store = open_store(tmp_path_factory.mktemp("hg") / "tdp.sqlite3")
+    try:
+        config = config_module.from_dict({"storage": {"path": store.path}, "relay": {
+            "officials": [{"name": "Tổ trưởng", "phone": "0912000001", "pin": "2468"}]}})
+        _members(store, 2)
+        for command in ("HG", "HH"):
+            replies = Relay(store, config).handle("+84912000001", " ".join([command, "2468", *words]))
+            assert len(replies) == 1 and replies[0].to == "+84912000001"
+            assert replies[0].text.startswith("TDP: ") and replies[0].kind in ("reply", "refusal")
+        assert len(schedule.list_sends(store)) <= 1
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("text", ["Họp\x00tổ", "Họp\u200btổ", "Họp\u202etổ"])
+def test_invisible_characters_are_refused_not_sent(store, config, text):
+    _members(store)
+    with pytest.raises(schedule.ScheduleError, match="invisible"):
+        schedule.create(store, config, text, group="HPN")
+    assert outbox.messages(store) == []

@@ -219,3 +219,14 @@ def test_replies_go_out_in_quiet_hours_while_the_broadcast_waits(relay_ward, rel
         outbox.mark_sent(relay_ward, part.id, len(claimed), "w1", now=night)
     assert claimed == [OFFICIAL]  # "Da gui TB…" at once; the three members' notice waits for 06:00
     assert len(outbox.messages(relay_ward, key_prefix="relay:1:")) == 3
+
+
+def test_the_sms_fallback_never_resends_a_notice_the_hub_already_delivered(store, relay_config, relay_ward):
+    """The hub's copy reached the kiosk first; the official, unsure, texts the same notice: the
+    members got it once, so the relay refuses with a reason instead of texting them again."""
+    notices.post(store, "Mất nước từ 8h đến 11h sáng mai", source="hub", external_id="41", group_code="HPN")
+    replies, queued = run(store, relay_config, OFFICIAL, "TB 2468 HPN mat nuoc tu 8h den 11h sang mai")
+    assert [r.kind for r in replies] == ["refusal"] and "Khong gui lai" in replies[0].text
+    assert [m["to"] for m in outbox.messages(store, limit=50)] == [OFFICIAL]
+    other, _ = run(store, relay_config, OFFICIAL, "TB 2468 HPN Họp chi hội 19h thứ Sáu")
+    assert other[0].kind == "reply" and len(outbox.messages(store, limit=50)) == 1 + 1 + 3

@@ -189,3 +189,23 @@ def test_bad_report_arguments_are_clear(tdp, tmp_path):
     assert r.code == 1 and "YYYY-MM-DD" in r.err
     r = tdp("report", "--from", "2026-10-01", "--to", "2026-10-31", "--out", tmp_path / "report.docx")
     assert r.code == 1 and ".xlsx, .csv or .pdf" in r.err
+
+
+def test_the_desk_counts_kiosk_requests_that_reached_the_portal_and_were_collected(tdp, store):
+    from kiosk import clock
+    from kiosk.dossiers import lifecycle
+    made = [lifecycle.create(store, procedure_code="HT-KS", full_name=f"Người {i}", phone="0912345678",
+                             prefix="TDP1") for i in range(3)]
+    lifecycle.create(store, procedure_code="HT-KS", full_name="Ở quầy", phone="0912345678", prefix="TDP1",
+                     channel="in_person")
+    today = clock.local_today("Asia/Ho_Chi_Minh")
+    for n, dossier in enumerate(made[:2], start=1):
+        lifecycle.record_portal(store, dossier.code, f"000.24.35.H42-{today:%y%m%d}-000{n}", prefix="TDP1")
+    for status in ("result_ready", "picked_up"):
+        lifecycle.update_status(store, made[0].code, status, prefix="TDP1")
+    r = tdp("report", "--from", today.isoformat(), "--to", today.isoformat(), "--json")
+    assert r.code == 0, r.err
+    desk = r.data["desk"]
+    assert (desk["kiosk_requests"], desk["reached_portal"], desk["collected"]) == (3, 2, 1)
+    assert abs(desk["portal_share"] - 2 / 3) < 1e-3
+    assert 0 <= desk["hours_to_portal_median"] < 1 and desk["hours_to_portal_avg"] is not None

@@ -106,7 +106,7 @@ def test_close_refuses_contradictions_and_unknown_tickets(store, config_path):
         tickets.close(store, "001", procedure="Khai sinh", channel="online_kiosk", submitted_online=True,
                       minutes=-3, volunteer="Vân")
     with pytest.raises(NotFound, match="number 042"):
-        tickets.find(store, "42")
+        tickets.get_by_number(store, "42")
     closed = tickets.close(store, "Số 001", procedure="Khai sinh", channel="online_kiosk", submitted_online=True,
                            minutes=5, volunteer="Vân")
     assert closed["id"] == ticket["id"] and closed["volunteer_name"] == "Vân"

@@ -81,7 +81,7 @@ def test_import_from_csv_with_vietnamese_headers(tmp_path, tdp, store):
     assert (r.data["added"], r.data["updated"], len(r.data["rejected"])) == (2, 0, 2)
     reasons = {x["row"]: x["reason"] for x in r.data["rejected"]}
     assert "already on row 3" in reasons["row 5"] and "row 6" in reasons
-    hai = vols.find(store, "doan van hai")
+    hai = vols.get_by_name_or_phone(store, "doan van hai")
     assert hai["role"] == "leader" and hai["skills"] == ["VNeID", "đất đai"] and hai["availability"] == "5:morning"
     again = tdp("volunteers", "import", path, "--json").data
     assert (again["added"], again["unchanged"]) == (0, 2)
@@ -95,7 +95,7 @@ def test_import_from_xlsx(tmp_path, store):
     book.save(tmp_path / "tnv.xlsx")
     result = vols.import_file(store, tmp_path / "tnv.xlsx")
     assert result["added"] == 1
-    assert vols.find(store, "0912345678")["availability"].startswith("0:evening")
+    assert vols.get_by_name_or_phone(store, "0912345678")["availability"].startswith("0:evening")
 
 
 def test_pin_is_stored_salted_and_hashed(store):

@@ -39,7 +39,7 @@ def test_official_plans_next_month_and_sees_the_gaps(tdp, store):
     for s in shifts:
         day = date.fromisoformat(s["day"])
         for v in s["volunteers"]:  # nobody is put where they said they cannot be
-            assert vols.is_available(vols.find(store, v["phone"])["availability"], day.weekday(), s["session"])
+            assert vols.is_available(vols.get_by_name_or_phone(store, v["phone"])["availability"], day.weekday(), s["session"])
     # Weekday sessions are full; every weekend session is short and listed as a gap.
     assert {(g["day"], g["session"], g["place"]) for g in gaps} == {
         (s["day"], s["session"], s["place"]) for s in shifts if date.fromisoformat(s["day"]).weekday() >= 5}
