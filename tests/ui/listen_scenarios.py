@@ -202,7 +202,10 @@ def read_aloud_session(ui):
     screen = ui.screen
     yield from ui.wait(lambda: len(screen.ids.procedure_list.children) > 0, 10, "procedure list")
     yield from ui.tap(list(reversed(screen.ids.procedure_list.children))[0])
-    yield from ui.wait(lambda: "Họ và tên người nộp" in reader.spoken[-1], 5, "the name step read by itself")
+    from kiosk.ui import i18n
+    prompt = i18n.text("request_name_prompt")
+    yield from ui.wait(lambda: prompt in reader.spoken[-1], 5, "the name step read by itself")
+    ui.result["name_prompt"] = prompt
     ui.result["name_step"] = reader.spoken[-1]
     yield from ui.tap("name_next")  # nothing typed: an error
     yield from ui.wait(lambda: bool(screen.error), 5, "the error")

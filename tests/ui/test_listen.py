@@ -81,7 +81,7 @@ def test_large_text_fits_every_resident_screen(kiosk_ui, size, tmp_path, monkeyp
 def test_read_aloud_reads_each_step_its_errors_and_the_code(kiosk_ui):
     result = kiosk_ui("tests.ui.listen_scenarios:read_aloud_session", size="800x480")
     assert result["toggle"] == "Đọc to: Bật"
-    assert "Họ và tên người nộp" in result["name_step"]  # the step's own prompt, not the screen's title
+    assert result["name_prompt"] in result["name_step"]  # the step's own prompt, not the screen's title
     assert result["error_read"] == "Xin nhập họ và tên."
     assert "TDP1-2612-JRZW" in result["done_read"]
     assert "JRZW" not in result["done_spoken"]  # the code is spelled out for the engine
