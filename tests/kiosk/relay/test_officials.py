@@ -1,6 +1,5 @@
 """The SMS relay rules: officials' commands, security, residents' keywords (no modem here)."""
 from datetime import datetime, timedelta, timezone
-from itertools import count
 
 import pytest
 
@@ -12,14 +11,12 @@ from kiosk.notices import board as notices
 from kiosk.volunteers import people as volunteers
 from kiosk.directory.residents import Consent
 from kiosk.relay.residents import confirm_registration, pending_registrations
-from kiosk.relay.router import handle, send
 from sms import outbox
-from sms.inbox import InboundMessage
+from tests.kiosk.relay.conftest import run as run_and_queue
 
 OFFICIAL = "+84912000001"
 LEADER = "+84912000002"
 POLICE = "+84912000003"
-_ids = count(1)
 
 
 @pytest.fixture
@@ -32,27 +29,14 @@ def config():
 
 
 @pytest.fixture
-def ward(store):
+def ward(relay_ward):
     """Hội phụ nữ with 3 consenting members and one who never consented; Chi bộ with 5."""
-    for i in range(3):
-        directory.upsert_resident(store, f"Nguyễn Thị Hoa {i}", f"09870000{i:02d}", groups=["Hội phụ nữ"],
-                                  consent=Consent(True, "import", "list.xlsx"))
-    directory.upsert_resident(store, "Lê Thị Không", "0987000099", groups=["Hội phụ nữ"])
-    for i in range(5):
-        directory.upsert_resident(store, f"Phạm Văn Bình {i}", f"09860000{i:02d}", groups=["Chi bộ"],
-                                  consent=Consent(True, "import", "list.xlsx"))
-    return store
-
-
-def sms(sender, text, kind="international"):
-    return InboundMessage(id=next(_ids), sender=sender, sender_type=kind, text=text, received_at="")
+    return relay_ward
 
 
 def run(store, config, sender, text, kind="international", now=None):
-    message = sms(sender, text, kind)
-    replies = handle(store, config, message, now=now)
-    send(store, config, message, replies, now=now)
-    return replies
+    """The replies the router decided (the budget's queueing done as the gateway does)."""
+    return run_and_queue(store, config, sender, text, kind, now)[0]
 
 
 def test_official_broadcast_reaches_consenting_members_and_the_notice_board(ward, config):
