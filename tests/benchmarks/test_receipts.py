@@ -17,12 +17,12 @@ SUBMIT_TARGET_S = 1.0
 DATA = receipts.ReceiptData(
     ward="Phường Nam Hà", residential_group="Tổ dân phố số 1",
     procedure_name="Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
-    procedure_code="LT-KS-TT-BHYT", code="TDP1-2611-7Q4K", full_name="Nguyễn Thị Huyền",
+    national_code="1.001193", code="TDP1-2611-7Q4K", full_name="Nguyễn Thị Huyền",
     appointment_date="08/12/2026", issued_at="22/11/2026 19:40",
-    qr_payload='{"v":1,"ma_ho_so":"TDP1-2611-7Q4K","ma_tthc":"LT-KS-TT-BHYT","ma_dinh_danh":"********1234",'
-               '"ten_giay_to":"Giay tiep nhan ho so va hen tra ket qua","he_thong":"TDP Kiosk/demo",'
-               '"thoi_gian":"2026-11-22T19:40:00+07:00","hen_tra":"2026-12-08"}',
-    citizen_id_masked="********1234", volunteer="Trần Văn Sơn",
+    qr_payload="TDP số 1 - mã yêu cầu TDP1-2611-7Q4K. Tra cứu: nhắn HS TDP1-2611-7Q4K gửi 0912 345 678.",
+    citizen_id_masked="********1234", phone_masked="0912 *** 678", volunteer="Trần Văn Sơn",
+    collect_at="Trung tâm Phục vụ hành chính công phường Nam Hà",
+    documents=("Tờ khai đăng ký khai sinh", "Giấy chứng sinh", "Thẻ căn cước của cha hoặc mẹ"),
     help_lines=("Nhắn tin: HS TDP1-2611-7Q4K", "gửi tới số 0912 345 678", "Hoặc tra cứu tại kiosk nhà văn hóa."))
 
 
