@@ -6,12 +6,12 @@ the kiosk's config, tests build it directly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from datetime import datetime, timezone
 
 from .errors import SmsError
-from .outbox import Policy
+from .policy import DEFAULT_POLICY, Policy
 
 
 class GatewayError(SmsError):
@@ -39,15 +39,15 @@ class GatewaySettings:
     baudrate: int = 115200
     rtscts: bool = False
     sim_pin: str = ""
-    # --- outbox policy ---
-    max_attempts: int = 5
-    quiet_start: str = "21:00"
-    quiet_end: str = "06:00"
-    timezone: str = "Asia/Ho_Chi_Minh"
-    parts_per_minute: int = 0
-    validity_hours: float = 24.0
-    backoff_base: float = 15.0
-    backoff_max: float = 900.0
+    # --- outbox policy: flat here so config maps onto it key by key; defaults from sms.policy ---
+    max_attempts: int = DEFAULT_POLICY.max_attempts
+    quiet_start: str = DEFAULT_POLICY.quiet_start
+    quiet_end: str = DEFAULT_POLICY.quiet_end
+    timezone: str = DEFAULT_POLICY.timezone
+    parts_per_minute: int = DEFAULT_POLICY.parts_per_minute
+    validity_hours: float = DEFAULT_POLICY.validity_hours
+    backoff_base: float = DEFAULT_POLICY.backoff_base
+    backoff_max: float = DEFAULT_POLICY.backoff_max
     # --- deadlines of one modem exchange ---
     command_timeout: float = 10.0  # a plain command: real modems answer in < 0.5 s
     prompt_timeout: float = 3.0  # AT+CMGS's "> " prompt: well under 1 s on every modem
@@ -82,10 +82,7 @@ class GatewaySettings:
 
     @cached_property
     def policy(self) -> Policy:
-        return Policy(max_attempts=self.max_attempts, quiet_start=self.quiet_start, quiet_end=self.quiet_end,
-                      timezone=self.timezone, parts_per_minute=self.parts_per_minute,
-                      validity_hours=self.validity_hours, backoff_base=self.backoff_base,
-                      backoff_max=self.backoff_max)
+        return Policy(**{f.name: getattr(self, f.name) for f in fields(Policy)})
 
     @property
     def modem_options(self) -> dict:
