@@ -171,10 +171,7 @@ def register_household(ui):
     ui.result["error_after_key"] = screen.error  # fixing the number clears the old error
     for _ in range(10):
         yield from ui.tap("num_back")
-    for digit in "0987654321":
-        yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("phone_next")
-    yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+    yield from _type_phone(ui, screen)
     yield from ui.tap("key_telex")  # this resident knows Telex: she switches it on
     yield from ui.type_keys("so 5 ngox 12")
     yield from ui.tap("address_next")
@@ -286,6 +283,25 @@ def volunteer_mode(ui):
     ui.result["reprint"] = ui.app.print_message
 
 
+
+def _open_register(ui):
+    """Home → Register with consent given; returns the register screen, on its name step."""
+    yield from ui.wait_screen("home")
+    yield from ui.tap("tile_register")
+    yield from ui.wait_screen("register")
+    screen = ui.screen
+    yield from ui.tap("agree")
+    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    return screen
+
+
+def _type_phone(ui, screen, digits: str = "0987654321"):
+    """The phone step: the digits on the keypad, then on to the address step."""
+    for digit in digits:
+        yield from ui.tap(f"num_{digit}")
+    yield from ui.tap("phone_next")
+    yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+
 def _tap_chip(ui, keyboard, wanted):
     """Tap the suggestion chip showing `wanted` (it must be offered)."""
     yield None
@@ -340,21 +356,13 @@ def request_without_telex(ui):
 
 def address_without_telex(ui):
     """An address with digits and / , typed with mark keys only: "Số 5/12, ngõ 3"."""
-    yield from ui.wait_screen("home")
-    yield from ui.tap("tile_register")
-    yield from ui.wait_screen("register")
-    screen = ui.screen
-    yield from ui.tap("agree")
-    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    screen = yield from _open_register(ui)
     yield from ui.type_keys("tran")
     yield from _tap_chip(ui, screen.ids.name_keyboard, "Trần")
     yield from ui.tap("name_next")
     ui.result["name_error"] = screen.error
     yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
-    for digit in "0987654321":
-        yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("phone_next")
-    yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+    yield from _type_phone(ui, screen)
     yield from ui.tap("key_shift")
     yield from ui.type_keys("so")
     yield from ui.tap("mark_hat")
@@ -378,12 +386,7 @@ def address_without_telex(ui):
 
 def typing_help(ui):
     """"Nhờ tình nguyện viên nhập giúp" on the name step: a help ticket, its number shown."""
-    yield from ui.wait_screen("home")
-    yield from ui.tap("tile_register")
-    yield from ui.wait_screen("register")
-    screen = ui.screen
-    yield from ui.tap("agree")
-    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    screen = yield from _open_register(ui)
     button = next(w for w in screen.ids.steps.current_screen.walk()
                   if type(w).__name__ == "TypingHelpButton" and not w.disabled)
     yield from ui.tap(button)

@@ -4,7 +4,7 @@ clipped text, overlaps), and the taps of the two longest resident flows counted.
 from __future__ import annotations
 
 from tests.ui.listen_scenarios import _ancestors, _problems, _rect
-from tests.ui.scenarios import _first_child_button, _tap_chip
+from tests.ui.scenarios import _first_child_button, _open_register, _tap_chip, _type_phone
 
 MM_PER_INCH = 25.4
 CAP_HEIGHT_EM = 0.711  # Roboto, the kiosk's font
@@ -148,22 +148,14 @@ def register_counted(ui):
     stack.callback(gateway.stop, 10)
     ui.app.bind(on_stop=lambda *_: stack.close())
     counter = _counting(ui)
-    yield from ui.wait_screen("home")
-    yield from ui.tap("tile_register")
-    yield from ui.wait_screen("register")
-    screen = ui.screen
-    yield from ui.tap("agree")
-    yield from ui.wait(lambda: screen.step == "name", 5, "name step")
+    screen = yield from _open_register(ui)
     keyboard = screen.ids.name_keyboard
     for letter, word in (("t", "Trần"), ("t", "Thị"), ("l", "Lan")):
         yield from ui.type_keys(letter)
         yield from _tap_chip(ui, keyboard, word)
     yield from ui.tap("name_next")
     yield from ui.wait(lambda: screen.step == "phone", 5, "phone step")
-    for digit in "0987654321":
-        yield from ui.tap(f"num_{digit}")
-    yield from ui.tap("phone_next")
-    yield from ui.wait(lambda: screen.step == "address", 5, "address step")
+    yield from _type_phone(ui, screen)
     yield from ui.type_keys("so")
     yield from ui.tap("mark_hat")
     yield from ui.tap("mark_sac")
